@@ -1,0 +1,37 @@
+# Two entry points for a fresh machine: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install lint test index run bench clean
+
+# torch first, pinned: 2.13.0 is a local CPU build here, any other spec pulls a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(BIN)/ruff check src tests eval
+	$(BIN)/ruff format --check src tests eval
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+index: install
+	$(BIN)/cancerassist index
+
+run: index
+	$(BIN)/cancerassist search
+
+bench: install
+	$(BIN)/python eval/bench/core.py --out eval/bench/RESULTS.md
+
+clean:
+	rm -rf $(VENV) indexes/builds indexes/CURRENT .mypy_cache .ruff_cache .pytest_cache .hypothesis

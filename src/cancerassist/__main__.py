@@ -1,0 +1,3 @@
+from cancerassist.cli import app
+
+app()

@@ -1,0 +1,117 @@
+"""The ``cancerassist`` command: build the index, search it.
+
+Example::
+
+    cancerassist index
+    cancerassist search "Qui contacter pour la valorisation à l'Institut Curie ?" -k 3
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cancerassist.config import Settings, get_settings
+from cancerassist.embed import Embedder, load_embedder
+from cancerassist.index import BuildReport, IndexUnavailableError, build_index
+from cancerassist.models import SearchResult
+from cancerassist.retrieve import HybridRetriever
+
+app = typer.Typer(
+    help="CancerAssist: cited answers over cancer-research network documents.", no_args_is_help=True
+)
+console = Console()
+errors = Console(stderr=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code=1)
+
+
+def _embedder(settings: Settings) -> Embedder:
+    return load_embedder(settings.embedder, settings.embedding_model)
+
+
+def _print_report(report: BuildReport) -> None:
+    for problem in report.problems:
+        style = "red" if problem.severity == "error" else "yellow"
+        errors.print(f"[{style}]{problem.severity}:[/] {problem.path}: {problem.reason}")
+    console.print(
+        f"Built [bold]{report.build_id}[/]: {report.documents} documents, {report.chunks} chunks "
+        f"({report.embedded} embedded, {report.reused} reused), {report.dense_index} index, "
+        f"{sum(report.timings_s.values()):.1f} s"
+    )
+
+
+@app.command()
+def index(
+    progress: Annotated[bool, typer.Option(help="Show a progress bar while embedding.")] = True,
+) -> None:
+    """Build or update the index from the corpus (unchanged chunks are not re-embedded)."""
+    settings = get_settings()
+    try:
+        report = build_index(settings, _embedder(settings), progress=progress)
+    except IndexUnavailableError as exc:
+        raise _fail(str(exc)) from exc
+    _print_report(report)
+
+
+def _print_result(result: SearchResult) -> None:
+    table = Table(show_lines=True)
+    for column in ("#", "score", "document › section", "passage"):
+        table.add_column(column)
+    for hit in result.hits:
+        chunk = hit.chunk
+        passage = chunk.text if len(chunk.text) <= 300 else chunk.text[:300] + "…"
+        table.add_row(
+            str(hit.rank),
+            f"{hit.score:.4f}",
+            f"{chunk.title}\n› {chunk.section}\n[{chunk.start}:{chunk.end}]",
+            passage,
+        )
+    console.print(table)
+
+
+@app.command()
+def search(
+    question: Annotated[
+        str | None, typer.Argument(help="The question; omit it for an interactive prompt.")
+    ] = None,
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="Number of passages.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Hybrid (dense + BM25) search over the index."""
+    settings = get_settings()
+    try:
+        retriever = HybridRetriever.from_settings(settings, _embedder(settings))
+    except IndexUnavailableError as exc:
+        raise _fail(str(exc)) from exc
+    questions = [question] if question is not None else _prompt_questions()
+    for q in questions:
+        result = retriever.run(q, k)
+        if as_json:
+            # Anchors are for mapping text back to its source, noise for a reader.
+            typer.echo(
+                result.model_dump_json(
+                    indent=2, exclude={"hits": {"__all__": {"chunk": {"anchors"}}}}
+                )
+            )
+        else:
+            _print_result(result)
+
+
+def _prompt_questions() -> Iterator[str]:
+    console.print("Ask a question (empty line or Ctrl-D to quit).")
+    while True:
+        try:
+            line = console.input("[bold]? [/]").strip()
+        except EOFError:
+            return
+        if not line:
+            return
+        yield line

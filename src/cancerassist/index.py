@@ -1,0 +1,378 @@
+"""Build, save and load the search index: FAISS vectors, BM25, chunk store and manifest.
+
+Layout of ``indexes/``::
+
+    CURRENT                  name of the build in use (replaced atomically)
+    builds/<build_id>/       one complete build
+        manifest.json        model id and dimension, file hashes, counts, artifact hashes
+        chunks.jsonl         the chunk store
+        documents.jsonl      the source texts that chunk spans point into
+        dense.faiss          exact inner-product index, or HNSW above a size threshold
+        bm25/                bm25s index over accent-folded, stemmed FR/EN tokens
+    builds/.<id>.partial/    a build in progress; never read, removed by the next build
+
+A build is written to a ``.partial`` directory, renamed when complete, and only then named in
+``CURRENT``: a crash at any point leaves the previous build in service.
+
+Example::
+
+    report = build_index(get_settings(), load_embedder())
+    index = load_index(Path("indexes"), load_embedder())
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+from tqdm import tqdm
+
+from cancerassist import __version__
+from cancerassist.chunk import chunk_document
+from cancerassist.config import Settings
+from cancerassist.embed import Embedder
+from cancerassist.ingest import load_corpus
+from cancerassist.models import (
+    Chunk,
+    DenseKind,
+    EmbeddingInfo,
+    IngestProblem,
+    Manifest,
+    SourceDocument,
+)
+from cancerassist.text import tokenize
+
+CURRENT = "CURRENT"
+BUILDS = "builds"
+MANIFEST = "manifest.json"
+CHUNKS = "chunks.jsonl"
+DOCUMENTS = "documents.jsonl"
+DENSE = "dense.faiss"
+BM25 = "bm25"
+
+
+class IndexUnavailableError(Exception):
+    """No usable index: the message tells the operator what to do."""
+
+
+class BuildReport(BaseModel):
+    build_id: str
+    path: str
+    documents: int
+    chunks: int
+    embedded: int
+    reused: int
+    dense_index: DenseKind
+    timings_s: dict[str, float]
+    problems: list[IngestProblem]
+
+
+def embedding_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _artifact_hashes(build_dir: Path) -> dict[str, str]:
+    return {
+        p.relative_to(build_dir).as_posix(): _sha256_file(p)
+        for p in sorted(build_dir.rglob("*"))
+        if p.is_file() and p.name != MANIFEST
+    }
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(directory: Path) -> None:
+    for path in [*directory.rglob("*"), directory]:
+        _fsync(path)
+
+
+class SearchIndex:
+    """A loaded build: chunks, source documents, the dense and the BM25 index."""
+
+    def __init__(
+        self,
+        *,
+        path: Path,
+        manifest: Manifest,
+        chunks: list[Chunk],
+        documents: dict[str, SourceDocument],
+        dense: Any,
+        bm25: Any,
+    ) -> None:
+        self.path = path
+        self.manifest = manifest
+        self.chunks = chunks
+        self.documents = documents
+        self.dense = dense
+        self.bm25 = bm25
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def vectors(self) -> np.ndarray:
+        return np.asarray(self.dense.reconstruct_n(0, self.dense.ntotal), dtype=np.float32)
+
+    def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        scores, ids = self.dense.search(vector.reshape(1, -1).astype(np.float32), min(k, len(self)))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def bm25_search(self, terms: list[list[str]], k: int) -> list[tuple[int, float]]:
+        """BM25 over query words, each scored by the best of its forms (``text.term_variants``)."""
+        vocab = self.bm25.vocab_dict
+        scores = np.zeros(len(self), dtype=np.float32)
+        for variants in terms:
+            ids = [vocab[t] for t in variants if t in vocab]
+            if ids:
+                scores += np.max([self.bm25.get_scores_from_ids([i]) for i in ids], axis=0)
+        top = np.argsort(-scores, kind="stable")[: min(k, len(self))]
+        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+
+
+def make_dense_index(vectors: np.ndarray, settings: Settings) -> tuple[Any, DenseKind]:
+    import faiss
+
+    dimension = vectors.shape[1]
+    index: Any
+    kind: DenseKind
+    if len(vectors) < settings.hnsw_threshold:
+        index, kind = faiss.IndexFlatIP(dimension), "flat"
+    else:
+        index = faiss.IndexHNSWFlat(dimension, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = settings.hnsw_ef_construction
+        kind = "hnsw"
+    index.add(vectors)
+    return index, kind
+
+
+def make_bm25(chunks: list[Chunk]) -> Any:
+    import bm25s
+
+    retriever = bm25s.BM25()
+    retriever.index([tokenize(c.embedding_text()) for c in chunks], show_progress=False)
+    return retriever
+
+
+@contextmanager
+def _build_lock(index_dir: Path) -> Iterator[None]:
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / ".build.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise IndexUnavailableError(f"another build of {index_dir} is running") from exc
+        yield
+
+
+def _previous_embeddings(index_dir: Path, embedder: Embedder) -> dict[str, np.ndarray]:
+    """Vectors of the build in service, by embedding-text hash, if made by the same model."""
+    try:
+        previous = load_index(index_dir, embedder)
+    except IndexUnavailableError:
+        return {}
+    vectors = previous.vectors()
+    return {embedding_key(c.embedding_text()): vectors[i] for i, c in enumerate(previous.chunks)}
+
+
+def _write_jsonl(path: Path, records: list[Chunk] | list[SourceDocument]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for record in records:
+            f.write(record.model_dump_json() + "\n")
+
+
+def build_index(settings: Settings, embedder: Embedder, progress: bool = False) -> BuildReport:
+    """Read the corpus, chunk, embed what changed, and publish a new build atomically."""
+    import faiss
+
+    index_dir = settings.index_dir
+    timings: dict[str, float] = {}
+    with _build_lock(index_dir):
+        builds = index_dir / BUILDS
+        builds.mkdir(parents=True, exist_ok=True)
+        for stale in builds.glob(".*.partial"):
+            shutil.rmtree(stale, ignore_errors=True)
+        build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+        partial = builds / f".{build_id}.partial"
+        partial.mkdir()
+
+        started = time.perf_counter()
+        documents, problems = load_corpus(settings.corpus_dir, settings.max_file_bytes)
+        if not documents:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise IndexUnavailableError(f"no readable document in {settings.corpus_dir}")
+        chunks = [
+            c
+            for d in documents
+            for c in chunk_document(
+                d,
+                settings.chunk_target_chars,
+                settings.chunk_max_chars,
+                settings.chunk_overlap_chars,
+            )
+        ]
+        timings["load_and_chunk"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        cache = _previous_embeddings(index_dir, embedder)
+        texts = [c.embedding_text() for c in chunks]
+        vectors = np.empty((len(chunks), embedder.dimension), dtype=np.float32)
+        missing = []
+        for i, text in enumerate(texts):
+            cached = cache.get(embedding_key(text))
+            if cached is None:
+                missing.append(i)
+            else:
+                vectors[i] = cached
+        with tqdm(
+            total=len(missing), desc="Embedding chunks", unit="chunk", disable=not progress
+        ) as bar:
+            fresh = embedder.embed_passages([texts[i] for i in missing], progress=bar.update)
+        if missing:
+            vectors[missing] = fresh
+        timings["embed"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        dense, dense_kind = make_dense_index(vectors, settings)
+        faiss.write_index(dense, str(partial / DENSE))
+        make_bm25(chunks).save(str(partial / BM25))
+        _write_jsonl(partial / CHUNKS, chunks)
+        _write_jsonl(partial / DOCUMENTS, documents)
+        timings["index"] = time.perf_counter() - started
+
+        manifest = Manifest(
+            build_id=build_id,
+            created_at=datetime.now(UTC),
+            package_version=__version__,
+            embedding=EmbeddingInfo(model_id=embedder.model_id, dimension=embedder.dimension),
+            dense_index=dense_kind,
+            files={d.path: d.content_hash for d in documents},
+            artifacts=_artifact_hashes(partial),
+            counts={
+                "documents": len(documents),
+                "chunks": len(chunks),
+                "embedded": len(missing),
+                "reused": len(chunks) - len(missing),
+            },
+            timings_s={k: round(v, 3) for k, v in timings.items()},
+            problems=problems,
+        )
+        (partial / MANIFEST).write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
+        _fsync_tree(partial)
+        final = builds / build_id
+        partial.rename(final)
+        _publish(index_dir, build_id)
+        _prune(builds, keep=settings.keep_builds, current=build_id)
+    return BuildReport(
+        build_id=build_id,
+        path=str(final),
+        documents=len(documents),
+        chunks=len(chunks),
+        embedded=len(missing),
+        reused=len(chunks) - len(missing),
+        dense_index=dense_kind,
+        timings_s=manifest.timings_s,
+        problems=problems,
+    )
+
+
+def _publish(index_dir: Path, build_id: str) -> None:
+    pointer = index_dir / f".{CURRENT}.tmp"
+    with pointer.open("w", encoding="utf-8") as f:
+        f.write(build_id + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(pointer, index_dir / CURRENT)
+    _fsync(index_dir)
+
+
+def _prune(builds: Path, keep: int, current: str) -> None:
+    complete = sorted(p for p in builds.iterdir() if p.is_dir() and not p.name.startswith("."))
+    for old in complete[:-keep]:
+        if old.name != current:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def current_build(index_dir: Path) -> Path:
+    pointer = index_dir / CURRENT
+    if not pointer.exists():
+        raise IndexUnavailableError(f"no index in {index_dir}: build one with `cancerassist index`")
+    build_dir = index_dir / BUILDS / pointer.read_text(encoding="utf-8").strip()
+    if not build_dir.is_dir():
+        raise IndexUnavailableError(
+            f"{pointer} names a missing build {build_dir.name}; rebuild the index"
+        )
+    return build_dir
+
+
+def read_manifest(build_dir: Path) -> Manifest:
+    try:
+        return Manifest.model_validate_json((build_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexUnavailableError(f"unreadable manifest in {build_dir}: {exc}") from exc
+
+
+def check_compatible(manifest: Manifest, embedder: Embedder) -> None:
+    built = manifest.embedding
+    if built.model_id != embedder.model_id or built.dimension != embedder.dimension:
+        raise IndexUnavailableError(
+            f"the index was built with {built.model_id} ({built.dimension} dimensions) but the "
+            f"configured embedder is {embedder.model_id} ({embedder.dimension} dimensions); "
+            "rebuild it with `cancerassist index` or configure the same embedder"
+        )
+
+
+def load_index(index_dir: Path, embedder: Embedder, hnsw_ef_search: int = 128) -> SearchIndex:
+    """Load the build named by ``CURRENT``, refusing one made by another model or altered."""
+    import bm25s
+    import faiss
+
+    build_dir = current_build(index_dir)
+    manifest = read_manifest(build_dir)
+    check_compatible(manifest, embedder)
+    actual = _artifact_hashes(build_dir)
+    if actual != manifest.artifacts:
+        damaged = sorted(set(actual.items()) ^ set(manifest.artifacts.items()))
+        raise IndexUnavailableError(
+            f"build {build_dir.name} is damaged (files differ from its manifest: "
+            f"{', '.join(sorted({name for name, _ in damaged}))}); rebuild the index"
+        )
+    with (build_dir / CHUNKS).open(encoding="utf-8") as f:
+        chunks = [Chunk.model_validate_json(line) for line in f]
+    with (build_dir / DOCUMENTS).open(encoding="utf-8") as f:
+        documents = {d.doc_id: d for d in (SourceDocument.model_validate_json(line) for line in f)}
+    dense: Any = faiss.read_index(str(build_dir / DENSE))
+    if manifest.dense_index == "hnsw":
+        dense.hnsw.efSearch = hnsw_ef_search
+    bm25 = bm25s.BM25.load(str(build_dir / BM25))
+    return SearchIndex(
+        path=build_dir,
+        manifest=manifest,
+        chunks=chunks,
+        documents=documents,
+        dense=dense,
+        bm25=bm25,
+    )

@@ -1,0 +1,537 @@
+"""Load corpus files and recover their structure: headings, paragraphs, lists and tables.
+
+Text extracted from PDFs and web pages arrives as broken lines: paragraphs wrapped mid-sentence,
+words hyphen-split across lines, bullets rendered as ``l``, tables flattened to lines of cells.
+:func:`parse_blocks` rebuilds clean blocks and keeps, for every character of the clean text, its
+offset in the original, so a citation can always point at the exact source span.
+
+Example::
+
+    documents, problems = load_corpus(Path("corpus"))
+    blocks = parse_blocks(documents[0].text)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+
+from cancerassist.models import BlockKind, DocumentMeta, IngestProblem, Language, SourceDocument
+from cancerassist.text import detect_language
+
+SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".html", ".htm", ".pdf"})
+METADATA_FILE = "metadata.json"
+
+# Navigation left behind by a CMS export: it carries no content and duplicates section titles.
+_BOILERPLATE = re.compile(
+    r"^(?:Catégorie\s*:|Date de publication\s*:|Mots-clés\s*:[\s,]*$|Continuer la lecture de\b"
+    r"|\[\s*Lire la suite\b|Read more\b|Continue reading\b)",
+    re.IGNORECASE,
+)
+# Bullet glyphs at the start of a line. A lone "l" is how PDF text extraction renders the
+# Wingdings bullet; no French or English word is a bare "l".
+_BULLET = re.compile(r"^(?:[•◦▪‣∙·*>➢►–-]|l)(?=\s)\s*")
+_INLINE_BULLET = re.compile(r"(?<=\s)l\s+(?=\S)")
+_TERMINAL = '.!?;:…»"”'
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"”»)]?\s+(?=[«\"“(\[•]?\s?[A-ZÀ-ÖØ-Þ0-9])")
+_HYPHENATED = re.compile(r"\b\w+-\w+\b")
+
+
+class IngestError(Exception):
+    """A file that cannot be indexed; the message says why, for the person who added it."""
+
+
+@dataclass
+class MappedText:
+    """Clean text plus, for each character, its offset in the source text."""
+
+    text: str = ""
+    offsets: list[int] = field(default_factory=list)
+
+    def append(self, s: str, source_start: int) -> None:
+        self.text += s
+        self.offsets.extend(range(source_start, source_start + len(s)))
+
+    def append_char(self, c: str, source_offset: int) -> None:
+        self.text += c
+        self.offsets.append(source_offset)
+
+    def extend(self, other: MappedText, joiner: str = "") -> None:
+        if joiner and self.text and other.text:
+            self.append_char(joiner, other.offsets[0])
+        self.text += other.text
+        self.offsets.extend(other.offsets)
+
+    def slice(self, start: int, end: int) -> MappedText:
+        return MappedText(self.text[start:end], self.offsets[start:end])
+
+    def strip(self) -> MappedText:
+        left = len(self.text) - len(self.text.lstrip())
+        right = len(self.text.rstrip())
+        return self.slice(left, right)
+
+    @classmethod
+    def join(cls, parts: list[MappedText], joiner: str) -> MappedText:
+        out = cls()
+        for part in parts:
+            out.extend(part, joiner)
+        return out
+
+
+@dataclass
+class Block:
+    """A structural unit. ``segments`` are the pieces a chunk may be cut between: sentences of a
+    paragraph, items of a list, rows of a table (whose ``header`` then travels with every piece).
+    """
+
+    kind: BlockKind
+    segments: list[MappedText]
+    header: MappedText | None = None
+
+    @property
+    def joiner(self) -> str:
+        return " " if self.kind in ("paragraph", "heading") else "\n"
+
+    def mapped(self) -> MappedText:
+        parts = [self.header, *self.segments] if self.header else self.segments
+        return MappedText.join(parts, self.joiner)
+
+    @property
+    def text(self) -> str:
+        return self.mapped().text
+
+
+@dataclass
+class _Line:
+    start: int
+    content: str  # without trailing whitespace
+    soft: bool  # ended by whitespace: a wrapped line whose sentence goes on
+
+    @property
+    def bullet(self) -> bool:
+        return bool(_BULLET.match(self.content.lstrip()))
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading files
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def decode_text(data: bytes) -> tuple[str, str | None]:
+    """Decode bytes as UTF-8, else Windows-1252; returns the text and a warning, if any."""
+    if b"\x00" in data:
+        raise IngestError("binary file (contains NUL bytes), not text")
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        pass
+    text = data.decode("cp1252", errors="replace")
+    bad = sum(
+        1
+        for c in text
+        if c == "\ufffd" or (unicodedata.category(c) == "Cc" and c not in "\n\r\t\f")
+    )
+    if bad > max(3, len(text) // 100):
+        raise IngestError("undecodable: neither UTF-8 nor Windows-1252 text")
+    return text, "not valid UTF-8; read as Windows-1252 (Latin-1)"
+
+
+class _HTMLText(HTMLParser):
+    _BLOCK_TAGS = frozenset(
+        "p div br li tr h1 h2 h3 h4 h5 h6 section article header footer ul ol table title "
+        "blockquote pre dt dd figcaption".split()
+    )
+    _SKIP_TAGS = frozenset({"script", "style", "noscript", "template"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP_TAGS:
+            self._skip += 1
+        elif tag in self._BLOCK_TAGS:
+            self.parts.append("\n\n" if tag.startswith("h") or tag == "p" else "\n")
+        elif tag in ("td", "th"):
+            self.parts.append("  ")
+        if tag == "li":
+            self.parts.append("• ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP_TAGS:
+            self._skip = max(0, self._skip - 1)
+        elif tag in self._BLOCK_TAGS:
+            self.parts.append("\n\n" if tag.startswith("h") or tag == "p" else "\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(re.sub(r"\s+", " ", data))
+
+    def text(self) -> str:
+        joined = "".join(self.parts)
+        joined = re.sub(r"[ \t]*\n[ \t]*", "\n", joined)
+        return re.sub(r"\n{3,}", "\n\n", joined).strip()
+
+
+def html_to_text(html: str) -> str:
+    parser = _HTMLText()
+    parser.feed(html)
+    parser.close()
+    return parser.text()
+
+
+def pdf_to_text(path: Path) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(path, strict=False)
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except (PyPdfError, OSError, ValueError, KeyError, TypeError) as exc:
+        raise IngestError(f"broken or unreadable PDF ({type(exc).__name__}: {exc})") from exc
+    return "\n\n".join(pages)
+
+
+def read_text(path: Path, data: bytes) -> tuple[str, str | None]:
+    """The text that spans point into, and a warning if it was read with a caveat."""
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        if not data.startswith(b"%PDF"):
+            raise IngestError("not a PDF file (no %PDF header)")
+        return pdf_to_text(path), None
+    text, warning = decode_text(data)
+    if suffix in (".html", ".htm"):
+        text = html_to_text(text)
+    return text, warning
+
+
+def load_metadata(corpus_dir: Path) -> dict[str, DocumentMeta]:
+    path = corpus_dir / METADATA_FILE
+    if not path.exists():
+        return {}
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        name: DocumentMeta.model_validate(meta) for name, meta in raw.get("documents", {}).items()
+    }
+
+
+def make_doc_id(relative: str, taken: set[str]) -> str:
+    stem = re.sub(
+        r"[^a-z0-9]+",
+        "-",
+        unicodedata.normalize("NFKD", relative.lower()).encode("ascii", "ignore").decode(),
+    )
+    stem = stem.strip("-").removesuffix("-txt").removesuffix("-md").removesuffix("-html")
+    stem = stem.removesuffix("-htm").removesuffix("-pdf") or "document"
+    doc_id, n = stem, 2
+    while doc_id in taken:
+        doc_id, n = f"{stem}-{n}", n + 1
+    taken.add(doc_id)
+    return doc_id
+
+
+def iter_corpus_files(corpus_dir: Path) -> Iterator[Path]:
+    for path in sorted(corpus_dir.rglob("*")):
+        if path.is_file() and not any(
+            p.startswith(".") for p in path.relative_to(corpus_dir).parts
+        ):
+            yield path
+
+
+def load_corpus(
+    corpus_dir: Path, max_file_bytes: int
+) -> tuple[list[SourceDocument], list[IngestProblem]]:
+    """Read every supported file below ``corpus_dir``; report the others instead of failing."""
+    if not corpus_dir.is_dir():
+        raise IngestError(f"corpus directory not found: {corpus_dir}")
+    metadata = load_metadata(corpus_dir)
+    documents: list[SourceDocument] = []
+    problems: list[IngestProblem] = []
+    seen_hashes: dict[str, str] = {}
+    taken: set[str] = set()
+    for path in iter_corpus_files(corpus_dir):
+        relative = path.relative_to(corpus_dir).as_posix()
+        if path.name == METADATA_FILE:
+            continue
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            problems.append(
+                IngestProblem(
+                    path=relative,
+                    severity="warning",
+                    reason=f"unsupported file type '{path.suffix}'; skipped",
+                )
+            )
+            continue
+        try:
+            size = path.stat().st_size
+            if size > max_file_bytes:
+                raise IngestError(
+                    f"file too large ({size:,} bytes; the limit is {max_file_bytes:,})"
+                )
+            data = path.read_bytes()
+            digest = sha256_bytes(data)
+            if digest in seen_hashes:
+                raise IngestError(f"duplicate of {seen_hashes[digest]}")
+            text, warning = read_text(path, data)
+            if not text.strip():
+                raise IngestError("empty: no text to index")
+        except (IngestError, OSError) as exc:
+            problems.append(IngestProblem(path=relative, severity="error", reason=str(exc)))
+            continue
+        seen_hashes[digest] = relative
+        if warning:
+            problems.append(IngestProblem(path=relative, severity="warning", reason=warning))
+        meta = metadata.get(relative, DocumentMeta())
+        language: Language = meta.language or detect_language(text[:5000])
+        documents.append(
+            SourceDocument(
+                doc_id=make_doc_id(relative, taken),
+                path=relative,
+                title=meta.title or guess_title(text, path),
+                language=language,
+                description=meta.description or "",
+                source_type=meta.source_type or path.suffix.lstrip(".").lower(),
+                content_hash=digest,
+                text=text,
+            )
+        )
+    return documents, problems
+
+
+def guess_title(text: str, path: Path) -> str:
+    for raw in text.splitlines():
+        line = raw.strip()
+        if 3 <= len(line) <= 120:
+            return line
+    return path.stem.replace("-", " ").replace("_", " ")
+
+
+# ---------------------------------------------------------------------------------------------
+# Structure
+
+
+def split_lines(text: str) -> list[_Line]:
+    lines = []
+    for match in re.finditer(r"[^\n]*", text):
+        raw = match.group()
+        if not raw.strip():
+            continue
+        lead = len(raw) - len(raw.lstrip())
+        content = raw.strip()
+        lines.append(_Line(match.start() + lead, content, soft=raw != raw.rstrip()))
+    return lines
+
+
+def _runs(text: str, lines: list[_Line]) -> list[list[_Line]]:
+    """Groups of consecutive lines, split at blank lines (and at dropped boilerplate)."""
+    runs: list[list[_Line]] = []
+    previous_end = -2
+    for line in lines:
+        if _BOILERPLATE.match(line.content):
+            previous_end = -2
+            continue
+        gap = text[previous_end : line.start] if previous_end >= 0 else "\n\n"
+        if gap.count("\n") >= 2 or previous_end < 0:
+            runs.append([])
+        runs[-1].append(line)
+        previous_end = line.start + len(line.content)
+    return runs
+
+
+def _is_table(run: list[_Line]) -> bool:
+    if len(run) < 3:
+        return False
+    for line in run:
+        if (
+            line.soft
+            or line.bullet
+            or len(line.content) > 200
+            or line.content[-1] in _TERMINAL + ","
+        ):
+            return False
+    return True
+
+
+def _is_header_less_list(run: list[_Line]) -> bool:
+    """Lines like ``Cancéropôle Est`` / ``Cancéropôle Grand-Ouest``: a list, not a table."""
+    first = run[0].content.split()[0].lower()
+    return sum(line.content.split()[0].lower() == first for line in run[1:]) * 2 >= len(run) - 1
+
+
+def _starts_lower(s: str) -> bool:
+    return bool(s) and (s[0].islower() or s[0] in ")]")
+
+
+def _clean_line(line: _Line) -> MappedText:
+    """A line with runs of white space folded to one space and bullets normalised."""
+    out = MappedText()
+    content = line.content
+    bullet = _BULLET.match(content)
+    position = 0
+    if bullet:
+        out.append_char("•", line.start)
+        out.append_char(" ", line.start + 1)
+        position = bullet.end()
+    rest = _INLINE_BULLET.sub(lambda m: "•" + " " * (len(m.group()) - 1), content[position:])
+    for token in re.finditer(r"\S+|\s+", rest):
+        at = line.start + position + token.start()
+        if token.group().isspace():
+            if out.text and not out.text.endswith(" "):
+                out.append_char(" ", at)
+        else:
+            out.append(token.group(), at)
+    return out
+
+
+def _ends_hyphenated(text: str) -> bool:
+    return bool(re.search(r"[^\W\d_]-$", text))
+
+
+def _glue(left: MappedText, right: MappedText, hyphenated: set[str]) -> None:
+    """Append a line (or block) that continues ``left`` across a line break."""
+    word_before = re.search(r"(\w+)-$", left.text)
+    word_after = re.match(r"\w+", right.text)
+    if word_before and word_after:
+        # A word split by the line break: keep the hyphen for compounds ("Provence-Alpes", or
+        # any the document spells with one elsewhere), not for "inter-régional".
+        compound = f"{word_before.group(1)}-{word_after.group()}".lower()
+        if right.text[0].islower() and compound not in hyphenated:
+            left.text, left.offsets = left.text[:-1], left.offsets[:-1]
+        left.extend(right)
+    else:
+        left.extend(right, " ")
+
+
+def _join_lines(lines: list[_Line], hyphenated: set[str]) -> MappedText:
+    out = _clean_line(lines[0])
+    for line in lines[1:]:
+        _glue(out, _clean_line(line), hyphenated)
+    return out.strip()
+
+
+def _is_heading(text: str) -> bool:
+    return (
+        2 <= len(text) <= 90
+        and text[0].isupper()
+        and text[-1] not in _TERMINAL + ",)"
+        and len(text.split()) <= 12
+        and "@" not in text
+        and "://" not in text
+        and not text.startswith("•")
+    )
+
+
+def split_sentences(text: MappedText) -> list[MappedText]:
+    pieces, start = [], 0
+    for match in _SENTENCE_BREAK.finditer(text.text):
+        pieces.append(text.slice(start, match.start()).strip())
+        start = match.end()
+    pieces.append(text.slice(start, len(text.text)).strip())
+    return [p for p in pieces if p.text]
+
+
+def _units(run: list[_Line]) -> Iterator[list[_Line]]:
+    """Split a run into paragraphs, headings and list items by how each line ends."""
+    unit = [run[0]]
+    for prev, line in itertools.pairwise(run):
+        continues = not line.bullet and (
+            prev.soft
+            or _starts_lower(line.content)
+            or prev.content[-1] in ",(-–"
+            or prev.content.count("(") > prev.content.count(")")
+        )
+        if continues:
+            unit.append(line)
+        else:
+            yield unit
+            unit = [line]
+    yield unit
+
+
+def _block_from_unit(unit: list[_Line], hyphenated: set[str]) -> Block:
+    text = _join_lines(unit, hyphenated)
+    if unit[0].bullet:
+        return Block("list", [text])
+    if _is_heading(text.text) and not unit[-1].soft:
+        return Block("heading", [text])
+    return Block("paragraph", [text])
+
+
+def _merge_continuations(blocks: list[Block], hyphenated: set[str]) -> list[Block]:
+    """Rejoin text that a page or column break cut in two across blank lines: a sentence that
+    goes on in lower case, or a word split by a hyphen."""
+    merged: list[Block] = []
+    for block in blocks:
+        previous = merged[-1] if merged else None
+        if (
+            previous is not None
+            and previous.kind != "table"
+            and block.kind in ("paragraph", "heading")
+        ):
+            tail, first = previous.segments[-1], block.segments[0]
+            split_word = _ends_hyphenated(tail.text) and first.text[:1].isalpha()
+            open_sentence = (
+                previous.kind in ("paragraph", "list")
+                and _starts_lower(first.text)
+                and tail.text[-1:] not in _TERMINAL
+            )
+            if split_word or open_sentence:
+                _glue(tail, first, hyphenated)
+                if block.kind == "paragraph" and previous.kind == "heading":
+                    previous.kind = "paragraph"
+                continue
+        merged.append(block)
+    return merged
+
+
+def _fold(s: str) -> str:
+    return " ".join(s.lower().split())
+
+
+def _drop_teasers(blocks: list[Block]) -> list[Block]:
+    """Remove excerpts ("First words of the section …") whose full text is also there."""
+    whole = " ".join(_fold(b.text) for b in blocks)
+    kept = []
+    for block in blocks:
+        text = block.text.rstrip()
+        if block.kind == "paragraph" and text.endswith(("…", "...")):
+            opening = _fold(text)[:120]
+            if whole.count(opening) >= 2:
+                continue
+        kept.append(block)
+    return kept
+
+
+def _finish(block: Block) -> Block:
+    """Paragraphs are cut into sentences so a chunk boundary never falls mid-sentence."""
+    if block.kind == "paragraph":
+        block.segments = [s for segment in block.segments for s in split_sentences(segment)]
+    return block
+
+
+def parse_blocks(text: str) -> list[Block]:
+    """Clean, structured blocks of a document, each character mapped back to ``text``."""
+    hyphenated = {m.group().lower() for m in _HYPHENATED.finditer(text)}
+    blocks: list[Block] = []
+    lines = split_lines(text)
+    for run in _runs(text, lines):
+        if _is_table(run):
+            rows = [_join_lines([line], hyphenated) for line in run]
+            if _is_header_less_list(run):
+                blocks.append(Block("list", rows))
+            else:
+                blocks.append(Block("table", rows[1:], header=rows[0]))
+            continue
+        blocks.extend(_block_from_unit(unit, hyphenated) for unit in _units(run))
+    return [_finish(b) for b in _drop_teasers(_merge_continuations(blocks, hyphenated))]

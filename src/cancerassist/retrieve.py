@@ -1,0 +1,111 @@
+"""Hybrid retrieval: dense (FAISS) and BM25 rankings fused by reciprocal rank.
+
+The dense side carries meaning across languages (a French question finds an English passage);
+BM25 carries exact names, acronyms, years and e-mail addresses that embeddings blur.
+
+Example::
+
+    retriever = HybridRetriever.from_settings(get_settings(), load_embedder())
+    result = retriever.run("Who coordinates BONE-NET?", k=3)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Protocol
+
+import numpy as np
+
+from cancerassist.config import Settings
+from cancerassist.embed import Embedder
+from cancerassist.index import SearchIndex, load_index
+from cancerassist.models import SearchHit, SearchResult
+from cancerassist.text import term_variants
+
+Ranking = list[tuple[int, float]]
+
+
+class Retriever(Protocol):
+    def run(self, query: str, k: int = 5) -> SearchResult: ...
+
+
+def reciprocal_rank_fusion(
+    rankings: list[Ranking], rrf_k: int, weights: list[float] | None = None
+) -> list[tuple[int, float]]:
+    """Cormack et al. (2009): sum of weight / (rrf_k + rank) over the rankings a document is in."""
+    fused: dict[int, float] = {}
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
+        for rank, (doc, _) in enumerate(ranking, start=1):
+            fused[doc] = fused.get(doc, 0.0) + weight / (rrf_k + rank)
+    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+
+class HybridRetriever:
+    def __init__(
+        self,
+        *,
+        index: SearchIndex,
+        embedder: Embedder,
+        candidates: int = 50,
+        rrf_k: int = 60,
+        dense_weight: float = 1.0,
+        bm25_weight: float = 1.0,
+        query_cache_size: int = 1024,
+    ) -> None:
+        self.index = index
+        self.candidates = candidates
+        self.rrf_k = rrf_k
+        self.weights = [dense_weight, bm25_weight]
+        # Repeated questions (widget suggestions, follow-ups) skip the model entirely.
+        self._embed_query: Callable[[str], np.ndarray] = lru_cache(maxsize=query_cache_size)(
+            embedder.embed_query
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, embedder: Embedder) -> HybridRetriever:
+        index = load_index(settings.index_dir, embedder, settings.hnsw_ef_search)
+        return cls(
+            index=index,
+            embedder=embedder,
+            candidates=settings.retrieval_candidates,
+            rrf_k=settings.rrf_k,
+            dense_weight=settings.dense_weight,
+            bm25_weight=settings.bm25_weight,
+        )
+
+    def run(self, query: str, k: int = 5) -> SearchResult:
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        vector = self._embed_query(query)
+        timings["embed"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        dense = self.index.dense_search(vector, self.candidates)
+        timings["dense"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        sparse = self.index.bm25_search(term_variants(query), self.candidates)
+        timings["bm25"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        dense_rank = {doc: rank for rank, (doc, _) in enumerate(dense, start=1)}
+        sparse_rank = {doc: rank for rank, (doc, _) in enumerate(sparse, start=1)}
+        fused = reciprocal_rank_fusion([dense, sparse], self.rrf_k, self.weights)[:k]
+        hits = [
+            SearchHit(
+                chunk=self.index.chunks[doc],
+                score=score,
+                rank=rank,
+                dense_rank=dense_rank.get(doc),
+                bm25_rank=sparse_rank.get(doc),
+            )
+            for rank, (doc, score) in enumerate(fused, start=1)
+        ]
+        timings["fusion"] = time.perf_counter() - started
+        return SearchResult(
+            query=query,
+            hits=hits,
+            timings_ms={name: round(s * 1000, 3) for name, s in timings.items()},
+        )

