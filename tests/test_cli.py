@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -74,3 +76,23 @@ def test_search_without_an_index_says_what_to_do(tmp_path: Path) -> None:
     assert out.returncode == 1
     assert "cancerassist index" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_facts_listing_formats(settings: Settings, build_report: BuildReport) -> None:
+    out = run_cli(settings, "facts", "--type", "contact", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    contacts = json.loads(out.stdout)
+    assert {c["type"] for c in contacts} == {"contact"}
+    assert "techtransfer@curie.fr" in {c.get("email") for c in contacts}
+    assert all(c["provenance"]["quote"] for c in contacts)
+
+    out = run_cli(settings, "facts", "--type", "funding", "--format", "csv")
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    region_2010 = [r for r in rows if r["funder"] == "Région Île-de-France" and r["year"] == "2010"]
+    assert [r["amount_eur"] for r in region_2010] == ["4132000"]
+    assert region_2010[0]["quote"] == "2010 4.132 millions d’euros"
+
+    out = run_cli(settings, "facts", "--type", "biobank")
+    assert out.returncode == 0, out.stderr
+    assert "Dr Denoux" in out.stdout

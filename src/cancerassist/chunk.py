@@ -188,6 +188,8 @@ def chunk_document(
     target_chars: int = 750,
     max_chars: int = 1000,
     overlap_chars: int = 150,
+    blocks: list[Block] | None = None,
 ) -> list[Chunk]:
-    blocks = parse_blocks(document.text)
+    """Chunks of ``document``; pass its ``blocks`` if they were already parsed."""
+    blocks = parse_blocks(document.text) if blocks is None else blocks
     return _Chunker(document, target_chars, max(max_chars, target_chars), overlap_chars).run(blocks)

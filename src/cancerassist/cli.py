@@ -8,6 +8,10 @@ Example::
 
 from __future__ import annotations
 
+import csv
+import enum
+import json
+import sys
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -17,8 +21,8 @@ from rich.table import Table
 
 from cancerassist.config import Settings, get_settings
 from cancerassist.embed import Embedder, load_embedder
-from cancerassist.index import BuildReport, IndexUnavailableError, build_index
-from cancerassist.models import SearchResult
+from cancerassist.index import BuildReport, IndexUnavailableError, build_index, load_facts
+from cancerassist.models import Fact, SearchResult
 from cancerassist.retrieve import HybridRetriever
 
 app = typer.Typer(
@@ -115,3 +119,67 @@ def _prompt_questions() -> Iterator[str]:
         if not line:
             return
         yield line
+
+
+class FactKind(enum.StrEnum):
+    contact = "contact"
+    funding = "funding"
+    partner = "partner"
+    person = "person"
+    biobank = "biobank"
+    project = "project"
+    figure = "figure"
+
+
+class OutputFormat(enum.StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _fact_row(fact: Fact) -> dict[str, str]:
+    """A flat record: every field but the provenance, then where it was read."""
+    fields = fact.model_dump(mode="json", exclude={"provenance"}, exclude_none=True)
+    source = fact.provenance
+    row = {key: str(value) for key, value in fields.items()}
+    row.update(
+        doc_id=source.doc_id, start=str(source.start), end=str(source.end), quote=source.quote
+    )
+    return row
+
+
+@app.command()
+def facts(
+    kind: Annotated[
+        FactKind | None, typer.Option("--type", help="Only facts of this type.")
+    ] = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="Output format.")
+    ] = OutputFormat.table,
+) -> None:
+    """List the facts extracted at index time, each with its source span."""
+    try:
+        store = load_facts(get_settings().index_dir)
+    except IndexUnavailableError as exc:
+        raise _fail(str(exc)) from exc
+    selected = [f for f in store.facts if kind is None or f.type == kind.value]
+    rows = [_fact_row(f) for f in selected]
+    if output is OutputFormat.json:
+        typer.echo(
+            json.dumps([f.model_dump(mode="json") for f in selected], ensure_ascii=False, indent=2)
+        )
+    elif output is OutputFormat.csv:
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        table = Table(show_lines=False)
+        for column in ("type", "fact", "source"):
+            table.add_column(column)
+        for row in rows:
+            source = f"{row.pop('doc_id')} [{row.pop('start')}:{row.pop('end')}]"
+            row.pop("quote")
+            kind_name = row.pop("type")
+            table.add_row(kind_name, "; ".join(f"{k}: {v}" for k, v in row.items()), source)
+        console.print(table)

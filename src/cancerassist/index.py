@@ -9,6 +9,7 @@ Layout of ``indexes/``::
         documents.jsonl      the source texts that chunk spans point into
         dense.faiss          exact inner-product index, or HNSW above a size threshold
         bm25/                bm25s index over accent-folded, stemmed FR/EN tokens
+        facts.json           typed facts (contacts, funding, roles, people…) with their spans
     builds/.<id>.partial/    a build in progress; never read, removed by the next build
 
 A build is written to a ``.partial`` directory, renamed when complete, and only then named in
@@ -42,17 +43,21 @@ from cancerassist import __version__
 from cancerassist.chunk import chunk_document
 from cancerassist.config import Settings
 from cancerassist.embed import Embedder
-from cancerassist.ingest import load_corpus
+from cancerassist.facts import extract_facts
+from cancerassist.ingest import load_aliases, load_corpus, parse_blocks
 from cancerassist.models import (
     Chunk,
     DenseKind,
     EmbeddingInfo,
+    FactStore,
     IngestProblem,
     Manifest,
     SourceDocument,
 )
 from cancerassist.text import tokenize
 
+# Bumped whenever a build's files change meaning; older builds are refused, not misread.
+FORMAT_VERSION = 2
 CURRENT = "CURRENT"
 BUILDS = "builds"
 MANIFEST = "manifest.json"
@@ -60,6 +65,7 @@ CHUNKS = "chunks.jsonl"
 DOCUMENTS = "documents.jsonl"
 DENSE = "dense.faiss"
 BM25 = "bm25"
+FACTS = "facts.json"
 
 
 class IndexUnavailableError(Exception):
@@ -123,6 +129,7 @@ class SearchIndex:
         documents: dict[str, SourceDocument],
         dense: Any,
         bm25: Any,
+        facts: FactStore,
     ) -> None:
         self.path = path
         self.manifest = manifest
@@ -130,6 +137,7 @@ class SearchIndex:
         self.documents = documents
         self.dense = dense
         self.bm25 = bm25
+        self.facts = facts
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -189,13 +197,25 @@ def _build_lock(index_dir: Path) -> Iterator[None]:
 
 
 def _previous_embeddings(index_dir: Path, embedder: Embedder) -> dict[str, np.ndarray]:
-    """Vectors of the build in service, by embedding-text hash, if made by the same model."""
+    """Vectors of the build in service, by embedding-text hash, if made by the same model.
+
+    Only the chunk store and the vectors are read, so a build of an older format still saves
+    the embedding work.
+    """
+    import faiss
+
     try:
-        previous = load_index(index_dir, embedder)
-    except IndexUnavailableError:
+        build_dir = current_build(index_dir)
+        check_compatible(read_manifest(build_dir), embedder)
+        with (build_dir / CHUNKS).open(encoding="utf-8") as f:
+            chunks = [Chunk.model_validate_json(line) for line in f]
+        dense = faiss.read_index(str(build_dir / DENSE))
+        vectors = np.asarray(dense.reconstruct_n(0, dense.ntotal), dtype=np.float32)
+    except (IndexUnavailableError, OSError, ValueError, RuntimeError):
         return {}
-    vectors = previous.vectors()
-    return {embedding_key(c.embedding_text()): vectors[i] for i, c in enumerate(previous.chunks)}
+    if len(vectors) != len(chunks):
+        return {}
+    return {embedding_key(c.embedding_text()): vectors[i] for i, c in enumerate(chunks)}
 
 
 def _write_jsonl(path: Path, records: list[Chunk] | list[SourceDocument]) -> None:
@@ -224,14 +244,17 @@ def build_index(settings: Settings, embedder: Embedder, progress: bool = False) 
         if not documents:
             shutil.rmtree(partial, ignore_errors=True)
             raise IndexUnavailableError(f"no readable document in {settings.corpus_dir}")
+        parsed = [(d, parse_blocks(d.text)) for d in documents]
+        facts = extract_facts(parsed, load_aliases(settings.corpus_dir))
         chunks = [
             c
-            for d in documents
+            for d, blocks in parsed
             for c in chunk_document(
                 d,
                 settings.chunk_target_chars,
                 settings.chunk_max_chars,
                 settings.chunk_overlap_chars,
+                blocks,
             )
         ]
         timings["load_and_chunk"] = time.perf_counter() - started
@@ -261,9 +284,11 @@ def build_index(settings: Settings, embedder: Embedder, progress: bool = False) 
         make_bm25(chunks).save(str(partial / BM25))
         _write_jsonl(partial / CHUNKS, chunks)
         _write_jsonl(partial / DOCUMENTS, documents)
+        (partial / FACTS).write_text(facts.model_dump_json(indent=1), encoding="utf-8")
         timings["index"] = time.perf_counter() - started
 
         manifest = Manifest(
+            format_version=FORMAT_VERSION,
             build_id=build_id,
             created_at=datetime.now(UTC),
             package_version=__version__,
@@ -276,6 +301,7 @@ def build_index(settings: Settings, embedder: Embedder, progress: bool = False) 
                 "chunks": len(chunks),
                 "embedded": len(missing),
                 "reused": len(chunks) - len(missing),
+                "facts": len(facts.facts),
             },
             timings_s={k: round(v, 3) for k, v in timings.items()},
             problems=problems,
@@ -345,6 +371,18 @@ def check_compatible(manifest: Manifest, embedder: Embedder) -> None:
         )
 
 
+def load_facts(index_dir: Path) -> FactStore:
+    """The fact store of the build in service, checked against its manifest."""
+    build_dir = current_build(index_dir)
+    manifest = read_manifest(build_dir)
+    path = build_dir / FACTS
+    if manifest.artifacts.get(FACTS) != _sha256_file(path):
+        raise IndexUnavailableError(
+            f"build {build_dir.name} is damaged ({FACTS}); rebuild the index"
+        )
+    return FactStore.model_validate_json(path.read_text(encoding="utf-8"))
+
+
 def load_index(index_dir: Path, embedder: Embedder, hnsw_ef_search: int = 128) -> SearchIndex:
     """Load the build named by ``CURRENT``, refusing one made by another model or altered."""
     import bm25s
@@ -353,6 +391,11 @@ def load_index(index_dir: Path, embedder: Embedder, hnsw_ef_search: int = 128) -
     build_dir = current_build(index_dir)
     manifest = read_manifest(build_dir)
     check_compatible(manifest, embedder)
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexUnavailableError(
+            f"build {build_dir.name} has format {manifest.format_version}, this version of "
+            f"cancerassist reads format {FORMAT_VERSION}; rebuild it with `cancerassist index`"
+        )
     actual = _artifact_hashes(build_dir)
     if actual != manifest.artifacts:
         damaged = sorted(set(actual.items()) ^ set(manifest.artifacts.items()))
@@ -368,6 +411,7 @@ def load_index(index_dir: Path, embedder: Embedder, hnsw_ef_search: int = 128) -
     if manifest.dense_index == "hnsw":
         dense.hnsw.efSearch = hnsw_ef_search
     bm25 = bm25s.BM25.load(str(build_dir / BM25))
+    facts = FactStore.model_validate_json((build_dir / FACTS).read_text(encoding="utf-8"))
     return SearchIndex(
         path=build_dir,
         manifest=manifest,
@@ -375,4 +419,5 @@ def load_index(index_dir: Path, embedder: Embedder, hnsw_ef_search: int = 128) -
         documents=documents,
         dense=dense,
         bm25=bm25,
+        facts=facts,
     )

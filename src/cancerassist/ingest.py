@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 from cancerassist.models import BlockKind, DocumentMeta, IngestProblem, Language, SourceDocument
 from cancerassist.text import detect_language
@@ -216,11 +217,22 @@ def read_text(path: Path, data: bytes) -> tuple[str, str | None]:
     return text, warning
 
 
-def load_metadata(corpus_dir: Path) -> dict[str, DocumentMeta]:
+def _read_metadata(corpus_dir: Path) -> dict[str, Any]:
     path = corpus_dir / METADATA_FILE
     if not path.exists():
         return {}
-    raw = json.loads(path.read_text(encoding="utf-8"))
+    raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return raw
+
+
+def load_aliases(corpus_dir: Path) -> dict[str, list[str]]:
+    """Other names of organisations (``aliases`` in ``metadata.json``), to match questions."""
+    aliases: dict[str, list[str]] = _read_metadata(corpus_dir).get("aliases", {})
+    return aliases
+
+
+def load_metadata(corpus_dir: Path) -> dict[str, DocumentMeta]:
+    raw = _read_metadata(corpus_dir)
     return {
         name: DocumentMeta.model_validate(meta) for name, meta in raw.get("documents", {}).items()
     }
@@ -302,6 +314,7 @@ def load_corpus(
                 language=language,
                 description=meta.description or "",
                 source_type=meta.source_type or path.suffix.lstrip(".").lower(),
+                subject=meta.subject or "",
                 content_hash=digest,
                 text=text,
             )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from decimal import Decimal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -19,6 +20,10 @@ class DocumentMeta(BaseModel):
     language: Language | None = None
     description: str | None = None
     source_type: str | None = None
+    subject: str | None = Field(
+        default=None,
+        description="The organisation or project the document is about ('the project')",
+    )
 
 
 class SourceDocument(BaseModel):
@@ -34,6 +39,7 @@ class SourceDocument(BaseModel):
     language: Language
     description: str = ""
     source_type: str = ""
+    subject: str = ""
     content_hash: str
     text: str
 
@@ -101,3 +107,104 @@ class SearchResult(BaseModel):
     query: str
     hits: list[SearchHit]
     timings_ms: dict[str, float]
+
+
+# ---------------------------------------------------------------------------------------------
+# Facts: typed records extracted at index time, each with the exact span it was read from.
+
+
+class Provenance(BaseModel):
+    doc_id: str
+    start: int
+    end: int
+    quote: str = Field(description="The source text at [start, end), verbatim")
+
+
+class Contact(BaseModel):
+    type: Literal["contact"] = "contact"
+    organisation: str
+    person: str | None = None
+    email: str | None = None
+    phone: str | None = Field(default=None, description="E.164, e.g. +33141105000")
+    phone_text: str | None = Field(default=None, description="The number as written")
+    url: str | None = None
+    address: str | None = None
+    purpose: str | None = Field(default=None, description="e.g. valorisation / technology transfer")
+    provenance: Provenance
+
+
+class Funding(BaseModel):
+    type: Literal["funding"] = "funding"
+    funder: str | None
+    recipient: str | None
+    amount_eur: Decimal
+    amount_text: str
+    year: int | None = None
+    period_start: int | None = None
+    period_end: int | None = None
+    programme: str | None = None
+    kind: Literal["grant", "budget", "funds_raised", "investment", "membership_fee"] = "grant"
+    provenance: Provenance
+
+
+class PartnerRole(BaseModel):
+    type: Literal["partner"] = "partner"
+    project: str
+    organisation: str
+    country: str | None = None
+    role: Literal["coordinator", "partner", "associated_partner", "third_party"]
+    person: str | None = None
+    description: str | None = None
+    provenance: Provenance
+
+
+class Person(BaseModel):
+    type: Literal["person"] = "person"
+    name: str
+    title: str | None = None
+    affiliation: str | None = None
+    role: str | None = None
+    provenance: Provenance
+
+
+class Biobank(BaseModel):
+    type: Literal["biobank"] = "biobank"
+    name: str
+    establishment: str
+    responsible: str
+    provenance: Provenance
+
+
+class Project(BaseModel):
+    type: Literal["project"] = "project"
+    name: str
+    programme: str | None = None
+    start_year: int | None = None
+    end_year: int | None = None
+    provenance: Provenance
+
+
+class Figure(BaseModel):
+    """A key figure of a brochure: a count, a ratio or an amount with what it measures."""
+
+    type: Literal["figure"] = "figure"
+    subject: str | None
+    value: Decimal
+    value_text: str
+    label: str
+    provenance: Provenance
+
+
+Fact = Annotated[
+    Contact | Funding | PartnerRole | Person | Biobank | Project | Figure,
+    Field(discriminator="type"),
+]
+FactType = Literal["contact", "funding", "partner", "person", "biobank", "project", "figure"]
+
+
+class FactStore(BaseModel):
+    facts: list[Fact] = []
+    aliases: dict[str, list[str]] = Field(default={}, description="Other names of an organisation")
+
+    def of_type(self, kind: FactType) -> list[Fact]:
+        return [f for f in self.facts if f.type == kind]

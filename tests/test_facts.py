@@ -1,0 +1,183 @@
+"""The facts extracted from the real corpus, pinned exactly, each traceable to its source."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from cancerassist.index import SearchIndex
+from cancerassist.models import Biobank, Contact, Funding, PartnerRole, Person, Project
+
+
+def test_every_fact_quotes_its_source_verbatim(search_index: SearchIndex) -> None:
+    facts = search_index.facts.facts
+    assert len(facts) > 80
+    for fact in facts:
+        source = search_index.documents[fact.provenance.doc_id].text
+        assert source[fact.provenance.start : fact.provenance.end] == fact.provenance.quote
+        assert fact.provenance.quote.strip()
+        # The quote holds the value the fact states.
+        if isinstance(fact, Contact):
+            assert (fact.email or fact.url or fact.phone_text or "") in fact.provenance.quote
+        if isinstance(fact, Funding):
+            assert fact.amount_text in fact.provenance.quote
+        if isinstance(fact, Biobank):
+            assert fact.responsible in fact.provenance.quote
+
+
+def test_valorisation_contacts(search_index: SearchIndex) -> None:
+    contacts = {
+        c.organisation: c.email or c.url
+        for c in search_index.facts.facts
+        if isinstance(c, Contact) and c.purpose
+    }
+    assert contacts == {
+        "AP-HP": "info.ottpi@sls.aphp.fr",
+        "Gustave Roussy": "rechdev@gustaveroussy.fr",
+        "Institut Curie": "techtransfer@curie.fr",
+        "Institut Pasteur": "nicolas.torno@pasteur.fr",
+        "Université Paris Diderot": "lionel.pujol@univ-paris-diderot.fr",
+        "Université Pierre et Marie Curie": "marie-france.daumas_ladouce@upmc.fr",
+        "ESPCI": "direction.scientifique@espci.fr",
+        "Université Paris Descartes": "Stephanie.Feliot@parisdescartes.fr",
+        "CNRS": "http://www.dgdr.cnrs.fr/daj/partenariat/annuaire/spv.htm",
+        "INSERM": "propriete@inserm-transfert.fr",
+        "CEA": "romain.marlange@cea.fr",
+    }
+
+
+def test_inca_address_and_phone(search_index: SearchIndex) -> None:
+    (inca,) = [c for c in search_index.facts.facts if isinstance(c, Contact) and c.address]
+    assert inca.organisation == "Institut national du cancer"
+    assert inca.address == "52, avenue André Morizet, 92100 Boulogne-Billancourt, France"
+    assert inca.phone == "+33141105000"
+    assert inca.phone_text == "+33 (1) 41 10 50 00"
+
+
+def test_region_funding_table(search_index: SearchIndex) -> None:
+    region = {
+        f.year: f.amount_eur
+        for f in search_index.facts.facts
+        if isinstance(f, Funding) and f.funder == "Région Île-de-France"
+    }
+    assert region == {
+        2007: Decimal("4500000"),
+        2008: Decimal("4500000"),
+        2009: Decimal("4950000"),
+        2010: Decimal("4132000"),
+        2011: Decimal("4570000"),
+        2012: Decimal("4160000"),
+        2013: Decimal("3737000"),
+        2014: Decimal("2525000"),
+        2015: Decimal("1535000"),
+        2016: Decimal("2050000"),
+    }
+    assert all(
+        f.recipient == "Cancéropôle Île-de-France" and f.kind == "grant"
+        for f in search_index.facts.facts
+        if isinstance(f, Funding) and f.funder == "Région Île-de-France"
+    )
+
+
+def test_inca_funding_sentences(search_index: SearchIndex) -> None:
+    inca = [f for f in search_index.facts.facts if isinstance(f, Funding) and f.funder == "INCa"]
+    by_amount = {f.amount_eur: f for f in inca}
+    assert set(by_amount) == {Decimal("3450000"), Decimal("25100000")}
+    renewal = by_amount[Decimal("3450000")]
+    assert (renewal.year, renewal.period_start, renewal.period_end) == (2018, 2018, 2022)
+    assert renewal.programme == "Contrat d’Objectifs et de Performance 2018-2022"
+    assert renewal.recipient == "Cancéropôle Île-de-France"
+    total = by_amount[Decimal("25100000")]
+    assert (total.year, total.period_start, total.period_end) == (None, 2004, None)
+
+
+def test_bonenet_project_sheet(search_index: SearchIndex) -> None:
+    facts = search_index.facts.facts
+    (project,) = [f for f in facts if isinstance(f, Project)]
+    assert (project.name, project.start_year, project.end_year) == ("BONE-NET", 2011, 2015)
+    roles = [f for f in facts if isinstance(f, PartnerRole) and f.project == "BONE-NET"]
+    (coordinator,) = [r for r in roles if r.role == "coordinator"]
+    assert coordinator.organisation == "Université Claude Bernard Lyon 1"
+    assert coordinator.person == "Prof. Philippe CLEZARDIN"
+    partners = {r.organisation: r.country for r in roles if r.role == "partner"}
+    assert partners == {
+        "Université Claude Bernard Lyon 1": "FR",
+        "University of Eastern Finland": "FI",
+        "Leiden University Medical Centre": "NL",
+        "University of Liège": "BE",
+        "University of Nantes": "FR",
+        "Universitätsklinikum Hamburg-Eppendorf": "GE",
+        "University of Sheffield": "UK",
+        "ServiceXS": "NL",
+    }
+    assert [r.organisation for r in roles if r.role == "associated_partner"] == ["PerkinElmer"]
+    money = {
+        f.kind: f.amount_eur for f in facts if isinstance(f, Funding) and f.recipient == "BONE-NET"
+    }
+    assert money == {"budget": Decimal("3263864"), "grant": Decimal("3263864")}
+
+
+def test_roles(search_index: SearchIndex) -> None:
+    roles = {
+        r.organisation: r
+        for r in search_index.facts.facts
+        if isinstance(r, PartnerRole) and r.description
+    }
+    assert set(roles) == {"LIP", "ECRIN INSERM", "UMRS 945", "U 823"}
+    assert roles["LIP"].role == "third_party"
+    assert roles["LIP"].project == "BONE-NET"
+    assert "financial administrative management" in (roles["LIP"].description or "")
+    assert "monitoring of the clinical study" in (roles["ECRIN INSERM"].description or "")
+    assert "chemokines" in (roles["UMRS 945"].description or "")
+    assert "drug combinations" in (roles["U 823"].description or "")
+    assert {roles[o].project for o in ("ECRIN INSERM", "UMRS 945", "U 823")} == {
+        "cervical-cancer project"
+    }
+
+
+def test_people(search_index: SearchIndex) -> None:
+    people = {p.name: p for p in search_index.facts.facts if isinstance(p, Person)}
+    key_people = [
+        p.name for p in people.values() if p.provenance.doc_id == "inserm-ecrin-partner-profile"
+    ]
+    assert key_people == [
+        "Jacques Demotes-Mainard",
+        "Alexandre Boissonnas",
+        "Marc Billaud",
+        "Laurence Lafanechère",
+        "Christine Kubiak",
+    ]
+    assert people["Marc Billaud"].affiliation == "CNRS"
+    assert people["Philippe CLEZARDIN"].role == "coordinator of BONE-NET"
+    assert people["Fabrice André"].role == "coordinator of AXE 1 : INNOVATIONS THÉRAPEUTIQUES"
+    assert people["Fabrice André"].affiliation == "Gustave Roussy"
+    assert people["Isabelle Stücker"].role == "coordinator of AXE 3 : DÉPISTAGE ET PRÉVENTION"
+    assert people["Daniel Gautheret"].role.endswith("BIOINFORMATIQUE ET INTÉGRATION DE DONNÉES")  # type: ignore[union-attr]
+
+
+def test_biobanks(search_index: SearchIndex) -> None:
+    banks = [b for b in search_index.facts.facts if isinstance(b, Biobank)]
+    assert len(banks) == 20
+    by_name = {b.name: b for b in banks}
+    assert by_name["TUMOROTHEQUE AP-HP GH EST"].establishment.startswith("AP-HP CancerEst")
+    assert by_name["TUMOROTHEQUE AP-HP GH EST"].responsible == "Pr Frejou"
+    assert by_name["TUMOROTHEQUE HOPITAL FOCH"].responsible == "Dr Denoux"
+    assert (
+        by_name["TUMOROTHEQUE HEMATOLOGIE HOPITAL SAINT ANTOINE"].responsible
+        == "Pr Marie / Casadevall"
+    )
+    assert by_name["GOELAMSthèque"].establishment == "GH Cochin-Broca-Hôtel-Dieu"
+    assert by_name["TUMO0611"].establishment == "AP-HP Hôtel Dieu"
+    assert by_name["PLATE FORME CRB DE L’INSTITUT GUSTAVE ROUSSY"].responsible == "Dr Vielh"
+    assert all(b.responsible.startswith(("Pr ", "Dr ")) for b in banks)
+
+
+def test_brochure_figures(search_index: SearchIndex) -> None:
+    figures = {(f.subject, f.value) for f in search_index.facts.facts if f.type == "figure"}
+    assert ("Cancéropôle Est", Decimal("284")) in figures
+    assert ("Cancéropôle Provence-Alpes-Côte d’Azur", Decimal("5.1")) in figures
+    raised = {
+        f.amount_eur
+        for f in search_index.facts.facts
+        if isinstance(f, Funding) and f.kind == "funds_raised"
+    }
+    assert raised == {Decimal("8200000"), Decimal("22500000")}

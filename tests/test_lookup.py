@@ -1,0 +1,144 @@
+"""Questions answered from the fact store: exact values, aggregates, and honest "no answer"."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from cancerassist.index import SearchIndex
+from cancerassist.lookup import FactAnswer, detect_intent, lookup
+from cancerassist.models import Contact, Funding, PartnerRole, Person
+
+
+def ask(search_index: SearchIndex, question: str) -> FactAnswer:
+    answer = lookup(question, search_index.facts)
+    assert answer is not None, question
+    return answer
+
+
+def test_region_grant_for_a_year(search_index: SearchIndex) -> None:
+    answer = ask(search_index, "Combien la Région a-t-elle accordé en 2010 ?")
+    assert answer.status == "answered"
+    assert answer.value_eur == Decimal("4132000")
+    (fact,) = answer.facts
+    assert isinstance(fact, Funding)
+    assert fact.provenance.quote == "2010 4.132 millions d’euros"
+
+
+def test_lowest_grant_over_a_range(search_index: SearchIndex) -> None:
+    answer = ask(search_index, "lowest Region grant between 2007 and 2016")
+    assert (answer.aggregate, answer.year, answer.value_eur) == ("min", 2015, Decimal("1535000"))
+
+
+def test_total_over_a_range(search_index: SearchIndex) -> None:
+    answer = ask(search_index, "total 2007–2009")
+    assert (answer.aggregate, answer.value_eur, answer.years) == (
+        "total",
+        Decimal("13950000"),
+        (2007, 2009),
+    )
+    assert len(answer.facts) == 3
+
+
+def test_highest_and_trend(search_index: SearchIndex) -> None:
+    assert ask(search_index, "Highest Region funding").year == 2009
+    trend = ask(search_index, "How did the Region's funding evolve?")
+    assert trend.aggregate == "trend"
+    assert [f.year for f in trend.facts if isinstance(f, Funding)] == list(range(2007, 2017))
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Région en 2021",
+        "How much did the Île-de-France Region grant in 2019?",
+        "Financement de la Région en 2006",
+    ],
+)
+def test_absent_year_is_no_answer_not_the_nearest(search_index: SearchIndex, question: str) -> None:
+    answer = ask(search_index, question)
+    assert answer.status == "no_answer"
+    assert answer.reason == "year_not_found"
+    assert answer.facts == []
+
+
+def test_total_over_years_partly_missing_is_refused(search_index: SearchIndex) -> None:
+    answer = ask(search_index, "Total Region funding 2005-2009")
+    assert (answer.status, answer.reason) == ("no_answer", "range_incomplete")
+
+
+@pytest.mark.parametrize(
+    ("question", "email"),
+    [
+        ("Qui contacter pour la valorisation à l'Institut Curie ?", "techtransfer@curie.fr"),
+        ("institut pasteur tech transfer contact", "nicolas.torno@pasteur.fr"),
+        ("UPMC valorisation contact", "marie-france.daumas_ladouce@upmc.fr"),
+        ("Université Pierre et Marie Curie valorisation", "marie-france.daumas_ladouce@upmc.fr"),
+        ("email valorisation Paris Descartes", "Stephanie.Feliot@parisdescartes.fr"),
+        ("Contact valorisation à l'Universite Paris Diderot", "lionel.pujol@univ-paris-diderot.fr"),
+        ("Who handles technology transfer at Gustave Roussy?", "rechdev@gustaveroussy.fr"),
+    ],
+)
+def test_contacts_match_tolerantly(search_index: SearchIndex, question: str, email: str) -> None:
+    answer = ask(search_index, question)
+    assert answer.status == "answered"
+    assert [c.email for c in answer.facts if isinstance(c, Contact)] == [email]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Paris-Saclay tech transfer email",
+        "Contact valorisation Sorbonne Université",
+        "email of Inria",
+    ],
+)
+def test_unknown_institution_gets_no_contact(search_index: SearchIndex, question: str) -> None:
+    answer = ask(search_index, question)
+    assert (answer.status, answer.reason) == ("no_answer", "unknown_entity")
+    assert "Institut Curie" in answer.suggestions
+
+
+def test_inca_phone_and_address(search_index: SearchIndex) -> None:
+    (contact,) = ask(search_index, "What is INCa's phone number?").facts
+    assert isinstance(contact, Contact)
+    assert contact.phone == "+33141105000"
+
+
+def test_project_questions(search_index: SearchIndex) -> None:
+    coordinator = ask(search_index, "Who coordinates BONENET?")
+    roles = [f for f in coordinator.facts if isinstance(f, PartnerRole)]
+    assert [r.organisation for r in roles] == ["Université Claude Bernard Lyon 1"]
+    assert [p.name for p in coordinator.facts if isinstance(p, Person)] == ["Philippe CLEZARDIN"]
+    partners = ask(search_index, "Quels sont les partenaires du projet BONE-NET ?")
+    assert len(partners.facts) == 9
+    budget = ask(search_index, "What was BONE-NET's total budget?")
+    assert budget.value_eur == Decimal("3263864")
+    (project,) = ask(search_index, "Quelle est la durée de BONE-NET ?").facts
+    assert "Durée : 2011-2015" in project.provenance.quote
+
+
+def test_roles_people_biobanks(search_index: SearchIndex) -> None:
+    (lip,) = ask(search_index, "What is the role of LIP?").facts
+    assert isinstance(lip, PartnerRole)
+    assert lip.role == "third_party"
+    assert ask(search_index, "Quel est le rôle de l'équipe UMRS 945 ?").entity == "UMRS 945"
+    assert (
+        ask(search_index, "Who is Marc Billaud?")
+        .facts[0]
+        .provenance.quote.startswith("• Marc Billaud")
+    )
+    bank = ask(search_index, "Qui est responsable de la tumorothèque de l'hôpital Foch ?")
+    assert bank.entity == "TUMOROTHEQUE HOPITAL FOCH"
+    axis = ask(search_index, "Qui coordonne l'axe 2 ?")
+    assert {p.name for p in axis.facts if isinstance(p, Person)} == {
+        "Jessica Zucman-Rossi",
+        "Michaela Fontenay",
+    }
+
+
+def test_unknown_person_and_other_questions(search_index: SearchIndex) -> None:
+    assert ask(search_index, "Who is the CEO of Sanofi?").status == "no_answer"
+    assert detect_intent("recette de la tarte tatin") is None
+    assert lookup("What are the missions of the Cancéropôles?", search_index.facts) is None
