@@ -615,22 +615,19 @@ def extract_figures(ctx: _Context) -> Iterator[Fact]:
             subject = _nearest(headings, position)
             sentence = _sub(mapped, obtained)
             raised, invested = find_amounts(sentence.text)
-            yield Funding(
-                funder=None,
-                recipient=subject,
-                amount_eur=raised.value,
-                amount_text=ctx.verbatim(sentence, raised.start, raised.end),
-                kind="funds_raised",
-                provenance=ctx.provenance(sentence),
-            )
-            yield Funding(
-                funder=subject,
-                recipient=None,
-                amount_eur=invested.value,
-                amount_text=ctx.verbatim(sentence, invested.start, invested.end),
-                kind="investment",
-                provenance=ctx.provenance(sentence),
-            )
+            # What the subject obtained, and what it invested to obtain it.
+            for amount, kind, funder, recipient in (
+                (raised, "funds_raised", None, subject),
+                (invested, "investment", subject, None),
+            ):
+                yield Funding(
+                    funder=funder,
+                    recipient=recipient,
+                    amount_eur=amount.value,
+                    amount_text=ctx.verbatim(sentence, amount.start, amount.end),
+                    kind=kind,
+                    provenance=ctx.provenance(sentence),
+                )
 
 
 EXTRACTORS: tuple[Callable[[_Context], Iterator[Fact]], ...] = (

@@ -15,10 +15,10 @@ Example::
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel
 from rapidfuzz import fuzz
@@ -249,15 +249,31 @@ def _no_answer(
     )
 
 
+_F = TypeVar("_F", Contact, PartnerRole, Person, Biobank)
+
+
+def _by_name(
+    question: str,
+    intent: Intent,
+    records: Sequence[_F],
+    name: Callable[[_F], str],
+    aliases: Callable[[_F], list[str]],
+) -> FactAnswer | None:
+    """The records whose name (or an alias of it) the question mentions, most specific first."""
+    names = _Entities((name(r), aliases(r)) for r in records).match(question)
+    if not names:
+        return None
+    found = [r for r in records if name(r) in names]
+    return FactAnswer(status="answered", intent=intent, facts=list(found), entity=names[0])
+
+
 def _contact(question: str, store: FactStore) -> FactAnswer:
     contacts = [f for f in store.facts if isinstance(f, Contact)]
-    entities = _Entities((c.organisation, _contact_forms(c, store)) for c in contacts)
-    names = entities.match(question)
+    found = _by_name(
+        question, "contact", contacts, lambda c: c.organisation, lambda c: _contact_forms(c, store)
+    )
     listed = [c.organisation for c in contacts if c.purpose]
-    if not names:
-        return _no_answer("contact", "unknown_entity", listed)
-    found = [c for c in contacts if c.organisation in names]
-    return FactAnswer(status="answered", intent="contact", facts=found, entity=names[0])
+    return found or _no_answer("contact", "unknown_entity", listed)
 
 
 def _year_filter(question: str) -> tuple[int | None, tuple[int, int] | None, int | None]:
@@ -458,29 +474,17 @@ def _partners(question: str, store: FactStore) -> FactAnswer:
 
 def _role(question: str, store: FactStore) -> FactAnswer:
     roles = [f for f in store.facts if isinstance(f, PartnerRole) and f.description]
-    entities = _Entities((r.organisation, _aliases(store, r.organisation)) for r in roles)
-    names = entities.match(question)
-    if not names:
-        return _no_answer("role", "unknown_entity", sorted({r.organisation for r in roles}))
-    return FactAnswer(
-        status="answered",
-        intent="role",
-        facts=[r for r in roles if r.organisation in names],
-        entity=names[0],
+    found = _by_name(
+        question, "role", roles, lambda r: r.organisation, lambda r: _aliases(store, r.organisation)
     )
+    return found or _no_answer("role", "unknown_entity", sorted({r.organisation for r in roles}))
 
 
 def _person(question: str, store: FactStore) -> FactAnswer:
     people = [f for f in store.facts if isinstance(f, Person)]
-    entities = _Entities((p.name, [p.name.split()[-1]]) for p in people)
-    names = entities.match(question)
-    if names:
-        return FactAnswer(
-            status="answered",
-            intent="person",
-            facts=[p for p in people if p.name in names],
-            entity=names[0],
-        )
+    found = _by_name(question, "person", people, lambda p: p.name, lambda p: [p.name.split()[-1]])
+    if found:
+        return found
     if re.search(r"key people|personnes cles|people involved", fold_accents(question).lower()):
         listed = [p for p in people if not (p.role or "").startswith("coordinator of")]
         return FactAnswer(status="answered", intent="person", facts=listed, aggregate="list")
@@ -489,15 +493,9 @@ def _person(question: str, store: FactStore) -> FactAnswer:
 
 def _biobank(question: str, store: FactStore) -> FactAnswer:
     banks = [f for f in store.facts if isinstance(f, Biobank)]
-    entities = _Entities((b.name, [b.establishment]) for b in banks)
-    names = entities.match(question)
-    if names:
-        return FactAnswer(
-            status="answered",
-            intent="biobank",
-            facts=[b for b in banks if b.name in names],
-            entity=names[0],
-        )
+    found = _by_name(question, "biobank", banks, lambda b: b.name, lambda b: [b.establishment])
+    if found:
+        return found
     if re.search(r"\b(?:list|liste|which|quelles|all|toutes)\b", fold_accents(question).lower()):
         return FactAnswer(status="answered", intent="biobank", facts=banks, aggregate="list")
     return _no_answer("biobank", "unknown_entity", [b.establishment for b in banks])
