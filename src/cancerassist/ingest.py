@@ -433,7 +433,8 @@ def _join_lines(lines: list[_Line], hyphenated: set[str]) -> MappedText:
     return out.strip()
 
 
-def _is_heading(text: str) -> bool:
+def is_heading(text: str) -> bool:
+    """A short line in the form of a title: capitalised, no closing punctuation."""
     return (
         2 <= len(text) <= 90
         and text[0].isupper()
@@ -476,7 +477,7 @@ def _block_from_unit(unit: list[_Line], hyphenated: set[str]) -> Block:
     text = _join_lines(unit, hyphenated)
     if unit[0].bullet:
         return Block("list", [text])
-    if _is_heading(text.text) and not unit[-1].soft:
+    if is_heading(text.text) and not unit[-1].soft:
         return Block("heading", [text])
     return Block("paragraph", [text])
 

@@ -29,15 +29,24 @@ from cancerassist.models import (
     Contact,
     Fact,
     FactStore,
+    Figure,
     Funding,
     PartnerRole,
     Person,
     Project,
 )
-from cancerassist.text import fold_accents
+from cancerassist.text import fold_accents, term_variants, tokenize
 
 Intent = Literal[
-    "contact", "funding", "coordinator", "partners", "role", "person", "biobank", "project"
+    "contact",
+    "funding",
+    "coordinator",
+    "partners",
+    "role",
+    "person",
+    "biobank",
+    "project",
+    "figure",
 ]
 Aggregate = Literal["value", "max", "min", "total", "trend", "list"]
 Reason = Literal["unknown_entity", "year_not_found", "range_incomplete", "no_facts", "ambiguous"]
@@ -96,6 +105,7 @@ _RANGE = re.compile(
     r"\b((?:19|20)\d{2})\s*(?:-|–|—|to|and|et|a|à|au|through|until|jusqu'?en)\s*((?:19|20)\d{2})\b"
 )
 _SINCE = re.compile(r"\b(?:depuis|since)\s+((?:19|20)\d{2})\b")
+_COUNT = re.compile(r"how many|combien de|nombre d|number of|effet levier|leverage")
 
 
 class FactAnswer(BaseModel):
@@ -217,6 +227,10 @@ def _aggregate(question: str) -> Aggregate | None:
 
 def lookup(question: str, store: FactStore, intent: Intent | None = None) -> FactAnswer | None:
     """The fact-store answer to ``question``, or ``None`` if it is not a question about facts."""
+    if intent is None and _COUNT.search(fold_accents(question).lower()):
+        figure = _figure(question, store)
+        if figure is not None:
+            return figure
     intent = intent or detect_intent(question)
     if intent is None:
         # "Région en 2021 ?": a year and a funding party name a funding question without saying so.
@@ -233,6 +247,7 @@ def lookup(question: str, store: FactStore, intent: Intent | None = None) -> Fac
         "person": _person,
         "biobank": _biobank,
         "project": _project,
+        "figure": _figure_or_no_answer,
     }[intent]
     return handler(question, store)
 
@@ -403,10 +418,10 @@ def _coordinator(question: str, store: FactStore) -> FactAnswer:
         return _axis_coordinators(question, store)
     projects = _projects(store).match(question)
     roles = [f for f in store.facts if isinstance(f, PartnerRole) and f.role == "coordinator"]
-    if projects:
-        roles = [r for r in roles if r.project in projects]
-    elif len({r.project for r in roles}) > 1:
-        return _no_answer("coordinator", "ambiguous", sorted({r.project for r in roles}))
+    if not projects:
+        # "Who coordinates …" something the records do not name: perhaps the passages do.
+        return _no_answer("coordinator", "unknown_entity", sorted({r.project for r in roles}))
+    roles = [r for r in roles if r.project in projects]
     if not roles:
         return _no_answer("coordinator", "no_facts", entity=projects[0] if projects else None)
     people = [
@@ -451,10 +466,9 @@ def _partners(question: str, store: FactStore) -> FactAnswer:
         if isinstance(f, PartnerRole) and f.role in ("partner", "associated_partner", "coordinator")
     ]
     known = sorted({r.project for r in roles})
-    if projects:
-        roles = [r for r in roles if r.project in projects]
-    elif len(known) > 1:
-        return _no_answer("partners", "ambiguous", known)
+    if not projects:
+        return _no_answer("partners", "unknown_entity", known)
+    roles = [r for r in roles if r.project in projects]
     if not roles:
         return _no_answer("partners", "no_facts", known)
     listed = [
@@ -499,6 +513,27 @@ def _biobank(question: str, store: FactStore) -> FactAnswer:
     if re.search(r"\b(?:list|liste|which|quelles|all|toutes)\b", fold_accents(question).lower()):
         return FactAnswer(status="answered", intent="biobank", facts=banks, aggregate="list")
     return _no_answer("biobank", "unknown_entity", [b.establishment for b in banks])
+
+
+def _figure(question: str, store: FactStore) -> FactAnswer | None:
+    """A brochure key figure whose subject and label the question names ("How many patients are
+    in the PANCREAS-CGE cohort?"): most of the question's words must be in the label."""
+    figures = [f for f in store.facts if isinstance(f, Figure)]
+    words = [set(v) for v in term_variants(question, translate=True)]
+    scored = []
+    for figure in figures:
+        names = " ".join([figure.subject or "", *_aliases(store, figure.subject or "")])
+        label = set(tokenize(f"{figure.label} {names}"))
+        scored.append((sum(bool(w & label) for w in words) / max(len(words), 1), figure))
+    best = max((score for score, _ in scored), default=0.0)
+    if best < 0.6:
+        return None
+    found = [figure for score, figure in scored if score == best]
+    return FactAnswer(status="answered", intent="figure", facts=found, entity=found[0].subject)
+
+
+def _figure_or_no_answer(question: str, store: FactStore) -> FactAnswer:
+    return _figure(question, store) or _no_answer("figure", "no_facts")
 
 
 def _project(question: str, store: FactStore) -> FactAnswer:

@@ -80,6 +80,7 @@ class SearchHit(BaseModel):
     chunk: Chunk
     score: float
     rank: int
+    dense_score: float | None = Field(default=None, description="Cosine similarity to the query")
     dense_rank: int | None = None
     bm25_rank: int | None = None
 
@@ -208,3 +209,42 @@ class FactStore(BaseModel):
 
     def of_type(self, kind: FactType) -> list[Fact]:
         return [f for f in self.facts if f.type == kind]
+
+
+# ---------------------------------------------------------------------------------------------
+# Chat: what the API and the widget exchange.
+
+MAX_MESSAGE_CHARS = 2000
+MAX_MESSAGES = 40
+
+
+class ChatMessage(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+
+
+class ChatRequest(BaseModel):
+    messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
+    language: Language | None = Field(
+        default=None, description="Answer language; detected if absent"
+    )
+
+
+class Citation(BaseModel):
+    doc_id: str
+    title: str
+    section: str
+    snippet: str = Field(description="The source text at [start, end), verbatim (maybe shortened)")
+    start: int
+    end: int
+    score: float
+
+
+class ChatResponse(BaseModel):
+    answer: str
+    language: Language
+    status: Literal["answered", "no_answer"]
+    citations: list[Citation]
+    facts: list[Fact] = []
+    message_id: str
+    timings_ms: dict[str, float] = {}

@@ -86,11 +86,12 @@ class HybridRetriever:
         timings["dense"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        sparse = self.index.bm25_search(term_variants(query), self.candidates)
+        sparse = self.index.bm25_search(term_variants(query, translate=True), self.candidates)
         timings["bm25"] = time.perf_counter() - started
 
         started = time.perf_counter()
         dense_rank = {doc: rank for rank, (doc, _) in enumerate(dense, start=1)}
+        dense_score = dict(dense)
         sparse_rank = {doc: rank for rank, (doc, _) in enumerate(sparse, start=1)}
         fused = reciprocal_rank_fusion([dense, sparse], self.rrf_k, self.weights)[:k]
         hits = [
@@ -99,6 +100,7 @@ class HybridRetriever:
                 score=score,
                 rank=rank,
                 dense_rank=dense_rank.get(doc),
+                dense_score=dense_score.get(doc),
                 bm25_rank=sparse_rank.get(doc),
             )
             for rank, (doc, score) in enumerate(fused, start=1)

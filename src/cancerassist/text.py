@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 from cancerassist.models import Language
 
@@ -81,14 +82,42 @@ def _stemmer(language: Language):  # type: ignore[no-untyped-def]
     return Stemmer.Stemmer("french" if language == "fr" else "english")
 
 
-def term_variants(text: str) -> list[list[str]]:
+@lru_cache(maxsize=1)
+def _glossary() -> dict[str, set[str]]:
+    """Stem -> stems of its translations, both ways (see ``glossary.tsv``)."""
+    table: dict[str, set[str]] = {}
+    for line in (Path(__file__).parent / "glossary.tsv").read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        english, french = line.split("\t")
+        source_words, target_words = term_variants(english), term_variants(french)
+        for source, target in ((source_words, target_words), (target_words, source_words)):
+            # A phrase translates through its last word ("technology transfer" -> "transfer"),
+            # and only into a single word: "call for projects" would otherwise pull in "call".
+            if source and (len(source) == 1 or len(target) == 1):
+                for stem in source[-1]:
+                    table.setdefault(stem, set()).update(f for forms in target for f in forms)
+    return table
+
+
+def _translated(variants: list[list[str]]) -> list[list[str]]:
+    glossary = _glossary()
+    return [
+        list(dict.fromkeys([*forms, *(t for f in forms for t in sorted(glossary.get(f, ())))]))
+        for forms in variants
+    ]
+
+
+def term_variants(text: str, *, translate: bool = False) -> list[list[str]]:
     """BM25 terms of ``text``: for each content word, the forms it may match.
 
     A word's forms are its French and its English stem, so matching does not depend on the
     (often mixed) language of a passage or question: "coordinates" and "Coordinateur" share
     "coordin". A hyphenated compound is one word whose forms include the joined spelling and its
     parts, so "BONE-NET" matches "BONENET" and "bone" without outweighing the other words.
-    Words are lower-cased and accent-folded; stop words are dropped.
+    Words are lower-cased and accent-folded; stop words are dropped. With ``translate``, a
+    word also gets the forms of its translations (``glossary.tsv``): for questions, so an English
+    question meets French text and the reverse.
     """
     stop = _stopwords()
     fr, en = _stemmer("fr"), _stemmer("en")
@@ -99,7 +128,7 @@ def term_variants(text: str) -> list[list[str]]:
             continue
         forms = ["".join(parts), *parts] if len(parts) > 1 else parts
         out.append(list(dict.fromkeys([*fr.stemWords(forms), *en.stemWords(forms)])))
-    return out
+    return _translated(out) if translate else out
 
 
 def tokenize(text: str) -> list[str]:

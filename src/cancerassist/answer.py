@@ -1,0 +1,587 @@
+"""Put answers into words, in the question's language, from facts or from retrieved passages.
+
+Every sentence comes from ``prompts/fr.toml`` or ``prompts/en.toml``. A fact answer cites the
+span its record was read from; an extractive answer quotes the one to three sentences of the
+retrieved passages that best cover the question, never a whole chunk, and says so when the
+passage is in the other language.
+
+Example::
+
+    prompts = Prompts.load(Path("prompts"))
+    text, citations = render_facts(fact_answer, "en", prompts, index)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cancerassist.chunk import source_offset
+from cancerassist.index import SearchIndex
+from cancerassist.ingest import is_heading
+from cancerassist.lookup import FactAnswer, Intent
+from cancerassist.models import (
+    Biobank,
+    Chunk,
+    Citation,
+    Contact,
+    Fact,
+    Figure,
+    Funding,
+    Language,
+    PartnerRole,
+    Person,
+    Project,
+    SearchHit,
+    SourceDocument,
+)
+from cancerassist.text import detect_language, fold_accents, term_variants, tokenize
+
+MAX_ANSWER_CHARS = 600
+MAX_SNIPPET_CHARS = 400
+_SENTENCE = re.compile(r"(?<=[.!?…])\s+(?=[«\"“(]?[A-ZÀ-Þ0-9])|\n")
+
+
+class Prompts:
+    """The FR and EN sentence templates, keyed like ``"funding.value_year"``."""
+
+    def __init__(self, templates: dict[Language, dict[str, str]]) -> None:
+        self.templates = templates
+
+    @classmethod
+    def load(cls, directory: Path) -> Prompts:
+        templates: dict[Language, dict[str, str]] = {}
+        for language in ("fr", "en"):
+            with (directory / f"{language}.toml").open("rb") as f:
+                templates[language] = _flatten(tomllib.load(f))
+        return cls(templates)
+
+    def say(self, language: Language, key: str, **values: Any) -> str:
+        return self.templates[language][key].format(**values)
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = str(value)
+    return flat
+
+
+# ---------------------------------------------------------------------------------------------
+# Amounts in words
+
+
+def format_amount(value: Decimal, language: Language) -> str:
+    """``4.132 millions d’euros`` / ``4.132 million euros``: exact, never rounded."""
+    millions = value / 1_000_000
+    # "4.132 million" reads better than 4,132,000; "3.263864 million" does not.
+    if value >= 1_000_000 and millions == round(millions, 3):
+        text = format(millions.normalize(), "f")
+        if language == "fr":
+            return f"{text.replace('.', ',')} million{'s' if millions >= 2 else ''} d’euros"
+        return f"{text} million euros"
+    whole = format(value.normalize(), "f")
+    integer, _, cents = whole.partition(".")
+    grouped = f"{int(integer):,}"
+    if language == "fr":
+        return grouped.replace(",", "\u202f") + (f",{cents}" if cents else "") + " euros"
+    return grouped + (f".{cents}" if cents else "") + " euros"
+
+
+def _join(items: list[str], language: Language, prompts: Prompts) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" {prompts.say(language, 'labels.and')} " + items[-1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Citations
+
+
+def fact_citation(fact: Fact, index: SearchIndex) -> Citation:
+    source = fact.provenance
+    return Citation(
+        doc_id=source.doc_id,
+        title=index.documents[source.doc_id].title,
+        section=index.section_at(source.doc_id, source.start),
+        snippet=source.quote[:MAX_SNIPPET_CHARS],
+        start=source.start,
+        end=source.end,
+        score=1.0,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Fact answers
+
+
+def render_facts(
+    answer: FactAnswer, language: Language, prompts: Prompts, index: SearchIndex
+) -> tuple[str, list[Citation]]:
+    """Text and citations of an answered :class:`FactAnswer`."""
+    lines = _RENDERERS[answer.intent](answer, language, prompts)
+    return " ".join(lines), _unique([fact_citation(f, index) for f in answer.facts])
+
+
+def _contact_lines(answer: FactAnswer, language: Language, prompts: Prompts) -> list[str]:
+    return [_contact_line(c, language, prompts) for c in answer.facts if isinstance(c, Contact)]
+
+
+def _funding_lines(answer: FactAnswer, language: Language, prompts: Prompts) -> list[str]:
+    return [_funding_text(answer, language, prompts)]
+
+
+def _partner_lines(answer: FactAnswer, language: Language, prompts: Prompts) -> list[str]:
+    roles = [r for r in answer.facts if isinstance(r, PartnerRole)]
+    names = [
+        prompts.say(language, "project.associated", organisation=r.organisation)
+        if r.role == "associated_partner"
+        else (f"{r.organisation} ({r.country})" if r.country else r.organisation)
+        for r in roles
+    ]
+    partners = _join(names, language, prompts)
+    return [prompts.say(language, "project.partners", project=roles[0].project, partners=partners)]
+
+
+def _role_lines(answer: FactAnswer, language: Language, prompts: Prompts) -> list[str]:
+    return [
+        prompts.say(
+            language,
+            "project.role",
+            organisation=r.organisation,
+            project=r.project,
+            description=r.description,
+        )
+        for r in answer.facts
+        if isinstance(r, PartnerRole)
+    ]
+
+
+def _person_lines(answer: FactAnswer, language: Language, prompts: Prompts) -> list[str]:
+    people = [p for p in answer.facts if isinstance(p, Person)]
+    if answer.aggregate == "list":
+        return [
+            prompts.say(
+                language, "person.list", people=_join([p.name for p in people], language, prompts)
+            )
+        ]
+    return [
+        prompts.say(language, "person.about", name=p.name, details=_person_details(p))
+        for p in people
+    ]
+
+
+def _biobank_lines(answer: FactAnswer, language: Language, prompts: Prompts) -> list[str]:
+    banks = [b for b in answer.facts if isinstance(b, Biobank)]
+    if answer.aggregate == "list":
+        return [
+            prompts.say(
+                language,
+                "biobank.list",
+                banks="; ".join(f"{b.name} ({b.responsible})" for b in banks),
+            )
+        ]
+    return [
+        prompts.say(
+            language,
+            "biobank.one",
+            name=b.name,
+            establishment=b.establishment,
+            responsible=b.responsible,
+        )
+        for b in banks
+    ]
+
+
+def _figure_lines(answer: FactAnswer, language: Language, prompts: Prompts) -> list[str]:
+    return [
+        prompts.say(language, "figure.one", subject=f.subject, value=f.value_text, label=f.label)
+        for f in answer.facts
+        if isinstance(f, Figure)
+    ]
+
+
+def _project_lines(answer: FactAnswer, language: Language, prompts: Prompts) -> list[str]:
+    return [_project_line(p, language, prompts) for p in answer.facts if isinstance(p, Project)]
+
+
+def _coordinator_answer(answer: FactAnswer, language: Language, prompts: Prompts) -> list[str]:
+    return _coordinator_lines(answer.facts, language, prompts)
+
+
+_RENDERERS: dict[Intent, Callable[[FactAnswer, Language, Prompts], list[str]]] = {
+    "contact": _contact_lines,
+    "funding": _funding_lines,
+    "coordinator": _coordinator_answer,
+    "partners": _partner_lines,
+    "role": _role_lines,
+    "person": _person_lines,
+    "biobank": _biobank_lines,
+    "figure": _figure_lines,
+    "project": _project_lines,
+}
+
+
+def _unique(citations: list[Citation]) -> list[Citation]:
+    seen: set[tuple[str, int, int]] = set()
+    out = []
+    for c in citations:
+        if (c.doc_id, c.start, c.end) not in seen:
+            seen.add((c.doc_id, c.start, c.end))
+            out.append(c)
+    return out
+
+
+def _contact_line(contact: Contact, language: Language, prompts: Prompts) -> str:
+    parts = []
+    reach = contact.email or contact.url
+    if reach:
+        key = "contact.valorisation" if contact.purpose else "contact.generic"
+        parts.append(prompts.say(language, key, organisation=contact.organisation, contact=reach))
+    if contact.address:
+        parts.append(
+            prompts.say(
+                language,
+                "contact.address",
+                organisation=contact.organisation,
+                address=contact.address,
+            )
+        )
+    if contact.phone_text:
+        parts.append(prompts.say(language, "contact.phone", phone=contact.phone_text))
+    if contact.url and (reach != contact.url or contact.address):
+        parts.append(prompts.say(language, "contact.website", url=contact.url))
+    return " ".join(parts)
+
+
+def _person_details(person: Person) -> str:
+    return ", ".join(p for p in (person.title, person.role, person.affiliation) if p)
+
+
+def _project_line(project: Project, language: Language, prompts: Prompts) -> str:
+    programme = (
+        prompts.say(language, "project.programme", programme=project.programme)
+        if project.programme
+        else ""
+    )
+    return prompts.say(
+        language,
+        "project.duration",
+        project=project.name,
+        start=project.start_year,
+        end=project.end_year,
+        programme=programme,
+    )
+
+
+def _coordinator_lines(facts: list[Fact], language: Language, prompts: Prompts) -> list[str]:
+    roles = [r for r in facts if isinstance(r, PartnerRole)]
+    people = [p for p in facts if isinstance(p, Person)]
+    if roles:
+        return [
+            prompts.say(
+                language,
+                "project.coordinator",
+                project=r.project,
+                organisation=r.organisation,
+                person=f" ({r.person})" if r.person else "",
+            )
+            for r in roles
+        ]
+    axis = (people[0].role or "").removeprefix("coordinator of ")
+    names = [f"{p.name} ({p.affiliation})" if p.affiliation else p.name for p in people]
+    return [
+        prompts.say(language, "project.axis", axis=axis, people=_join(names, language, prompts))
+    ]
+
+
+def _funding_text(answer: FactAnswer, language: Language, prompts: Prompts) -> str:
+    say = prompts.say
+    records = [f for f in answer.facts if isinstance(f, Funding)]
+    first = records[0]
+    funder = first.funder or first.recipient or ""
+    amount = format_amount(answer.value_eur, language) if answer.value_eur is not None else ""
+    if answer.aggregate in ("max", "min"):
+        span = answer.years
+        range_text = say(language, "funding.range", first=span[0], last=span[1]) if span else ""
+        return say(
+            language,
+            f"funding.{answer.aggregate}",
+            funder=funder,
+            range=range_text,
+            amount=amount,
+            year=answer.year,
+        )
+    if answer.aggregate == "total":
+        first_year, last_year = answer.years or (0, 0)
+        return say(
+            language,
+            "funding.total",
+            funder=funder,
+            amount=amount,
+            first=first_year,
+            last=last_year,
+        )
+    series = "; ".join(
+        f"{r.year} : {format_amount(r.amount_eur, language)}"
+        if language == "fr"
+        else f"{r.year}: {format_amount(r.amount_eur, language)}"
+        for r in records
+    )
+    if answer.aggregate == "trend":
+        direction = _direction(records, language, prompts)
+        first_year, last_year = answer.years or (0, 0)
+        return say(
+            language,
+            "funding.trend",
+            funder=funder,
+            first=first_year,
+            last=last_year,
+            series=series,
+            direction=direction,
+        )
+    if answer.aggregate == "list" and len(records) > 1:
+        return say(language, "funding.list", funder=funder, series=series)
+    return " ".join(_funding_value(r, language, prompts) for r in records)
+
+
+def _direction(records: list[Funding], language: Language, prompts: Prompts) -> str:
+    start, end = records[0], records[-1]
+    if end.amount_eur > start.amount_eur:
+        return prompts.say(language, "funding.trend_up")
+    if end.amount_eur < start.amount_eur:
+        return prompts.say(
+            language,
+            "funding.trend_down",
+            first=start.year,
+            last=end.year,
+            first_amount=format_amount(start.amount_eur, language),
+            last_amount=format_amount(end.amount_eur, language),
+        )
+    return prompts.say(language, "funding.trend_flat")
+
+
+def _funding_value(record: Funding, language: Language, prompts: Prompts) -> str:
+    """One record in a sentence; the template depends on what the record knows."""
+    if record.kind in ("budget", "membership_fee", "funds_raised", "investment"):
+        key = {"budget": "value_budget", "membership_fee": "value_membership"}.get(
+            record.kind, record.kind
+        )
+    elif record.year:
+        key = "value_year" if record.funder else "value_year_no_funder"
+    elif record.period_start and not record.period_end:
+        key = "value_since"
+    else:
+        key = "value_period" if record.funder else "value_grant"
+    has_period = record.period_start and record.period_end
+    period = (
+        prompts.say(language, "funding.period", first=record.period_start, last=record.period_end)
+        if has_period
+        else ""
+    )
+    return prompts.say(
+        language,
+        f"funding.{key}",
+        amount=format_amount(record.amount_eur, language),
+        funder=record.funder,
+        recipient=record.recipient or record.funder or "",
+        year=record.year,
+        since=record.period_start,
+        period=period.strip(" ()") if key == "value_period" else period,
+    )
+
+
+def render_no_answer(answer: FactAnswer | None, language: Language, prompts: Prompts) -> str:
+    """The helpful "no answer" in the user's language: what is covered, what is available."""
+    if answer is not None:
+        if answer.intent == "contact" and answer.suggestions:
+            return prompts.say(language, "no_answer.contact", listed=", ".join(answer.suggestions))
+        if answer.reason == "year_not_found" and answer.year:
+            available = ", ".join(answer.suggestions) or "—"
+            return prompts.say(language, "no_answer.year", year=answer.year, available=available)
+        if answer.reason == "range_incomplete" and answer.years:
+            return prompts.say(
+                language, "no_answer.range", first=answer.years[0], last=answer.years[1]
+            )
+    return prompts.say(language, "no_answer.default")
+
+
+# ---------------------------------------------------------------------------------------------
+# Extractive answers
+
+
+@dataclass
+class Evidence:
+    """A sentence of a retrieved chunk, scored against the question."""
+
+    chunk: Chunk
+    start: int  # position in chunk.text
+    end: int
+    coverage: float
+    shaped: float  # bonus for holding the kind of thing asked for
+    score: float
+    dense: float
+
+    @property
+    def support(self) -> float:
+        return self.coverage + self.shaped
+
+    @property
+    def text(self) -> str:
+        return self.chunk.text[self.start : self.end]
+
+
+def _idf(index: SearchIndex) -> dict[str, float]:
+    cached: dict[str, float] | None = getattr(index, "_idf_cache", None)
+    if cached is None:
+        document_frequency = np.diff(index.bm25.scores["indptr"])
+        total = len(index)
+        cached = {
+            token: math.log(1 + (total - df + 0.5) / (df + 0.5))
+            for token, i in index.bm25.vocab_dict.items()
+            if i < len(document_frequency)
+            for df in [int(document_frequency[i])]
+        }
+        index._idf_cache = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _sentences(chunk: Chunk) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for match in _SENTENCE.finditer(chunk.text):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(chunk.text)))
+    headings = set(chunk.section.split(" › "))
+    return [
+        (s, e)
+        for s, e in spans
+        if chunk.text[s:e].strip() and chunk.text[s:e].strip() not in headings
+    ]
+
+
+# What kind of answer a question wants, and what a sentence holding one looks like.
+_ANSWER_TYPES = (
+    (
+        re.compile(r"how much|combien (?!de )|montant|amount|budget|money|argent"),
+        re.compile(r"\d[\d\s.,]*\s?(?:M€|k€|€|millions?|euros?)", re.I),
+    ),
+    (re.compile(r"how many|combien de|nombre|number"), re.compile(r"\d")),
+    (
+        re.compile(r"\bwhen\b|quand|what year|quelle année|depuis quand|since when"),
+        re.compile(r"\b(?:19|20)\d{2}\b"),
+    ),
+    (re.compile(r"e-?mail|courriel|contact|website|site web"), re.compile(r"@|https?://|www\.")),
+)
+
+
+def _wanted_shapes(question: str) -> list[re.Pattern[str]]:
+    folded = fold_accents(question).lower()
+    return [shape for asks, shape in _ANSWER_TYPES if asks.search(folded)]
+
+
+def score_evidence(question: str, hits: list[SearchHit], index: SearchIndex) -> list[Evidence]:
+    """Sentences of the retrieved chunks, best first. Coverage is the share of the question's
+    weight (IDF) that a sentence's words match; a word the corpus never uses counts fully
+    against it, which is how off-topic questions fall below the threshold."""
+    idf = _idf(index)
+    unknown = max(idf.values(), default=1.0)
+    words = term_variants(question, translate=True)
+    shapes = _wanted_shapes(question)
+    weights = [max((idf[v] for v in variants if v in idf), default=unknown) for variants in words]
+    total = sum(weights) or 1.0
+    out = []
+    for hit in hits:
+        for start, end in _sentences(hit.chunk):
+            tokens = set(tokenize(hit.chunk.text[start:end]))
+            context = set(tokenize(hit.chunk.section + " " + hit.chunk.title))
+            matched = sum(
+                w if tokens & set(v) else (0.5 * w if context & set(v) else 0.0)
+                for v, w in zip(words, weights, strict=True)
+            )
+            coverage = matched / total
+            dense = hit.dense_score or 0.0
+            # A sentence holding the kind of thing asked for (an amount, a year…) is the answer.
+            shaped = (
+                0.3 if shapes and all(s.search(hit.chunk.text[start:end]) for s in shapes) else 0.0
+            )
+            score = coverage + shaped + 0.1 / hit.rank + dense * 0.2
+            out.append(Evidence(hit.chunk, start, end, coverage, shaped, score, dense))
+    return sorted(out, key=lambda e: -e.score)
+
+
+def extractive_answer(
+    evidence: list[Evidence],
+    language: Language,
+    prompts: Prompts,
+    documents: dict[str, SourceDocument],
+) -> tuple[str, list[Citation]]:
+    """One to three consecutive sentences around the best one, quoted with their source."""
+    best = evidence[0]
+    chosen = [best]
+    neighbours = sorted(
+        (e for e in evidence if e.chunk.chunk_id == best.chunk.chunk_id and e is not best),
+        key=lambda e: abs(e.start - best.start),
+    )
+    for other in neighbours:
+        if is_heading(other.text.strip()):
+            continue
+        adjacent = any(
+            abs(other.start - c.end) <= 2 or abs(c.start - other.end) <= 2 for c in chosen
+        )
+        length = sum(c.end - c.start for c in chosen) + other.end - other.start
+        if len(chosen) < 3 and adjacent and other.coverage >= 0.5 * best.coverage and length < 420:
+            chosen.append(other)
+    chosen.sort(key=lambda e: e.start)
+    start, end = chosen[0].start, chosen[-1].end
+    quote = re.sub(r"\s+", " ", best.chunk.text[start:end]).strip()
+    quote_language = (
+        detect_language(quote, best.chunk.language) if len(quote) > 40 else best.chunk.language
+    )
+    if quote_language == language:
+        text = prompts.say(language, "extractive.same_language", quote=quote)
+    else:
+        name = prompts.say(language, f"language.name_{quote_language}")
+        text = prompts.say(
+            language,
+            "extractive.other_language",
+            lang_name=name,
+            title=best.chunk.title,
+            quote=quote,
+        )
+    return _shorten(text), [_chunk_citation(best.chunk, start, end, best.score, documents)]
+
+
+def _chunk_citation(
+    chunk: Chunk, start: int, end: int, score: float, documents: dict[str, SourceDocument]
+) -> Citation:
+    source_start = source_offset(chunk, start)
+    source_end = source_offset(chunk, end - 1) + 1
+    text = documents[chunk.doc_id].text
+    return Citation(
+        doc_id=chunk.doc_id,
+        title=chunk.title,
+        section=chunk.section,
+        snippet=text[source_start:source_end][:MAX_SNIPPET_CHARS],
+        start=source_start,
+        end=source_end,
+        score=round(score, 4),
+    )
+
+
+def _shorten(text: str) -> str:
+    if len(text) <= MAX_ANSWER_CHARS:
+        return text
+    cut = text.rfind(" ", 0, MAX_ANSWER_CHARS - 1)
+    return text[:cut].rstrip(",;:") + "…"

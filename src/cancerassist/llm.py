@@ -1,0 +1,101 @@
+"""The optional language model: any OpenAI-compatible server, reached through llama-index's
+``OpenAILike``, and the guard that keeps its answers to what the evidence says.
+
+Retrieved text is data, not instructions: the prompt puts it inside a delimited block marked as
+untrusted, and :func:`unsupported_claims` rejects an answer whose e-mail addresses, web
+addresses, phone numbers or figures are not in that evidence; the caller then falls back to the
+extractive answer.
+
+Example::
+
+    llm = OpenAILikeLLM(base_url="http://127.0.0.1:11434/v1", model="qwen2.5", api_key="x")
+    text = "".join(llm.stream(messages))
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Protocol
+
+import phonenumbers
+
+from cancerassist.amounts import find_amounts
+
+_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+_URL = re.compile(
+    r"\b(?:https?://|www\.)[^\s<>\"»”)]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:fr|com|org|eu|net|int)\b"
+)
+_NUMBER = re.compile(r"\d[\d\s.,\u00a0\u202f]*\d|\d")
+EVIDENCE_OPEN = "<<<UNTRUSTED_DOCUMENTS"
+EVIDENCE_CLOSE = "UNTRUSTED_DOCUMENTS>>>"
+
+
+class LLM(Protocol):
+    """What the chat service needs from a language model: a streamed reply to a conversation."""
+
+    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]: ...
+
+
+class OpenAILikeLLM:
+    def __init__(self, *, base_url: str, model: str, api_key: str, timeout_s: float = 30.0) -> None:
+        from llama_index.llms.openai_like import OpenAILike
+
+        self._llm = OpenAILike(
+            model=model,
+            api_base=base_url,
+            api_key=api_key,
+            timeout=timeout_s,
+            max_retries=0,
+            is_chat_model=True,
+            context_window=8192,
+            temperature=0.0,
+        )
+
+    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        from llama_index.core.base.llms.types import ChatMessage, MessageRole
+
+        chat = [ChatMessage(role=MessageRole(m["role"]), content=m["content"]) for m in messages]
+        for chunk in self._llm.stream_chat(chat):
+            if chunk.delta:
+                yield chunk.delta
+
+
+def evidence_block(passages: list[str]) -> str:
+    """The retrieved text, numbered and fenced so the model can cite it and not obey it."""
+    body = "\n\n".join(f"[{i}] {p}" for i, p in enumerate(passages, start=1))
+    return f"{EVIDENCE_OPEN}\n{body}\n{EVIDENCE_CLOSE}"
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def unsupported_claims(answer: str, evidence: str) -> list[str]:
+    """E-mail and web addresses, phone numbers and figures of ``answer`` absent from ``evidence``.
+
+    Figures match by value (``2.525 million euros`` is in ``2.525 millions d'euros``) or by
+    their digits; citation markers such as ``[1]`` are not figures.
+    """
+    problems: list[str] = []
+    lowered = evidence.lower()
+    problems += [e for e in _EMAIL.findall(answer) if e.lower() not in lowered]
+    stripped = _EMAIL.sub(" ", answer)
+    problems += [u for u in _URL.findall(stripped) if u.lower().rstrip("/.") not in lowered]
+    evidence_phones = {m.number for m in phonenumbers.PhoneNumberMatcher(evidence, "FR")}
+    phone_spans = []
+    for match in phonenumbers.PhoneNumberMatcher(answer, "FR"):
+        phone_spans.append((match.start, match.end))
+        if match.number not in evidence_phones:
+            problems.append(match.raw_string)
+    values = {a.value for a in find_amounts(evidence, money_only=False)}
+    digit_runs = {_digits(n) for n in _NUMBER.findall(evidence)}
+    answer_values = {(a.start, a.end): a for a in find_amounts(stripped, money_only=False)}
+    for (start, end), amount in answer_values.items():
+        if any(s <= start < e for s, e in phone_spans) or re.fullmatch(
+            r"\[\d+\]", stripped[start - 1 : end + 1]
+        ):
+            continue
+        if amount.value not in values and _digits(amount.text) not in digit_runs:
+            problems.append(amount.text)
+    return problems
