@@ -17,8 +17,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 lint: install
-	$(BIN)/ruff check src tests eval
-	$(BIN)/ruff format --check src tests eval
+	$(BIN)/ruff check src api tests eval
+	$(BIN)/ruff format --check src api tests eval
 	$(BIN)/mypy
 
 test: lint

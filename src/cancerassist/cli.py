@@ -183,3 +183,79 @@ def facts(
             kind_name = row.pop("type")
             table.add_row(kind_name, "; ".join(f"{k}: {v}" for k, v in row.items()), source)
         console.print(table)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in French or English.")],
+    language: Annotated[
+        str | None, typer.Option("--lang", help="Answer language (fr|en); detected if absent.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the whole response as JSON.")
+    ] = False,
+) -> None:
+    """Answer a question as the chat service would, with its citations."""
+    from cancerassist.chat import ChatService
+    from cancerassist.models import ChatMessage, ChatRequest
+
+    if language not in (None, "fr", "en"):
+        raise _fail("--lang must be fr or en")
+    try:
+        service = ChatService.from_settings(get_settings())
+    except IndexUnavailableError as exc:
+        raise _fail(str(exc)) from exc
+    request = ChatRequest(messages=[ChatMessage(role="user", content=question)], language=language)
+    response = service.run(request)
+    if as_json:
+        typer.echo(response.model_dump_json(indent=2))
+        return
+    console.print(response.answer)
+    for citation in response.citations:
+        console.print(
+            f"  [dim]↳ {citation.title} › {citation.section} [{citation.start}:{citation.end}][/]"
+        )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=16, help="Worker processes.")] = 1,
+) -> None:
+    """Start the HTTP API (building the index first if there is none)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "api.main:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+feedback_app = typer.Typer(help="User feedback collected by the API.")
+app.add_typer(feedback_app, name="feedback")
+
+
+@feedback_app.command("export")
+def feedback_export(
+    out: Annotated[
+        str | None, typer.Option("--out", help="JSONL file to write; standard output if absent.")
+    ] = None,
+) -> None:
+    """Write rated exchanges as evaluation cases (JSON lines), for review before adding them to
+    the gold set."""
+    from cancerassist.feedback import FeedbackStore
+
+    store = FeedbackStore(get_settings().data_dir / "feedback.sqlite3")
+    lines = [json.dumps(case, ensure_ascii=False) for case in store.export_cases()]
+    if out is None:
+        for line in lines:
+            typer.echo(line)
+    else:
+        with open(out, "w", encoding="utf-8") as f:
+            f.write("".join(line + "\n" for line in lines))
+        errors.print(f"wrote {len(lines)} cases to {out}")

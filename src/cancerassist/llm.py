@@ -67,6 +67,10 @@ def evidence_block(passages: list[str]) -> str:
     return f"{EVIDENCE_OPEN}\n{body}\n{EVIDENCE_CLOSE}"
 
 
+def _e164(number: phonenumbers.PhoneNumber) -> str:
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
@@ -80,22 +84,23 @@ def unsupported_claims(answer: str, evidence: str) -> list[str]:
     problems: list[str] = []
     lowered = evidence.lower()
     problems += [e for e in _EMAIL.findall(answer) if e.lower() not in lowered]
-    stripped = _EMAIL.sub(" ", answer)
-    problems += [u for u in _URL.findall(stripped) if u.lower().rstrip("/.") not in lowered]
-    evidence_phones = {m.number for m in phonenumbers.PhoneNumberMatcher(evidence, "FR")}
-    phone_spans = []
-    for match in phonenumbers.PhoneNumberMatcher(answer, "FR"):
-        phone_spans.append((match.start, match.end))
-        if match.number not in evidence_phones:
+    # Blank out what was checked, keeping offsets, so its digits are not read as figures.
+    rest = _EMAIL.sub(lambda m: " " * len(m.group()), answer)
+    for url in _URL.finditer(rest):
+        address = url.group().rstrip(".,;:!?")
+        if address.lower().rstrip("/") not in lowered:
+            problems.append(address)
+    rest = _URL.sub(lambda m: " " * len(m.group()), rest)
+    evidence_phones = {_e164(m.number) for m in phonenumbers.PhoneNumberMatcher(evidence, "FR")}
+    for match in phonenumbers.PhoneNumberMatcher(rest, "FR"):
+        if _e164(match.number) not in evidence_phones:
             problems.append(match.raw_string)
+        rest = rest[: match.start] + " " * (match.end - match.start) + rest[match.end :]
     values = {a.value for a in find_amounts(evidence, money_only=False)}
     digit_runs = {_digits(n) for n in _NUMBER.findall(evidence)}
-    answer_values = {(a.start, a.end): a for a in find_amounts(stripped, money_only=False)}
-    for (start, end), amount in answer_values.items():
-        if any(s <= start < e for s, e in phone_spans) or re.fullmatch(
-            r"\[\d+\]", stripped[start - 1 : end + 1]
-        ):
-            continue
+    for amount in find_amounts(rest, money_only=False):
+        if re.fullmatch(r"\[\d+\]", rest[amount.start - 1 : amount.end + 1]):
+            continue  # a citation marker
         if amount.value not in values and _digits(amount.text) not in digit_runs:
             problems.append(amount.text)
     return problems

@@ -1,0 +1,1 @@
+"""The HTTP layer of CancerAssist: thin FastAPI routes over the ``cancerassist`` library."""

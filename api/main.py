@@ -1,0 +1,50 @@
+"""The FastAPI application: ``uvicorn api.main:app`` or ``cancerassist serve``.
+
+The index and the models are loaded once, at start-up (building the index first if there is
+none); routes are plain functions that FastAPI runs in its thread pool, off the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from api.routes import chat, documents, facts, feedback, health, openai_compat, search
+from cancerassist import __version__
+from cancerassist.chat import ChatService
+from cancerassist.config import Settings, get_settings
+from cancerassist.feedback import FeedbackStore
+
+
+def create_app(settings: Settings | None = None, service: ChatService | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.service = service or ChatService.from_settings(settings)
+        app.state.feedback = FeedbackStore(settings.data_dir / "feedback.sqlite3")
+        yield
+
+    app = FastAPI(
+        title="CancerAssist",
+        version=__version__,
+        description="Cited, bilingual answers about cancer-research networks.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type", "Authorization"],
+        allow_credentials=False,
+    )
+    for module in (chat, openai_compat, search, facts, documents, feedback, health):
+        app.include_router(module.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,29 @@
+"""``GET /api/documents/{doc_id}``: a source text, so a citation's span can be shown in place."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path
+from pydantic import BaseModel
+
+from api.deps import ServiceDep
+
+router = APIRouter(prefix="/api", tags=["documents"])
+
+
+class DocumentOut(BaseModel):
+    doc_id: str
+    title: str
+    language: str
+    description: str
+    source_type: str
+    text: str
+
+
+@router.get("/documents/{doc_id}", response_model=DocumentOut)
+def document(service: ServiceDep, doc_id: Annotated[str, Path(max_length=200)]) -> DocumentOut:
+    found = service.index.documents.get(doc_id)
+    if found is None:
+        raise HTTPException(status_code=404, detail=f"no document {doc_id!r}")
+    return DocumentOut.model_validate(found.model_dump())
