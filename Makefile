@@ -28,7 +28,7 @@ index: install
 	$(BIN)/cancerassist index
 
 run: index
-	$(BIN)/cancerassist search
+	$(BIN)/cancerassist serve
 
 bench: install
 	$(BIN)/python eval/bench/core.py --out eval/bench/RESULTS.md

