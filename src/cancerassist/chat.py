@@ -116,14 +116,7 @@ class ChatService:
     ) -> None:
         self.settings = settings
         self.index = index
-        self.retriever = HybridRetriever(
-            index=index,
-            embedder=embedder,
-            candidates=settings.retrieval_candidates,
-            rrf_k=settings.rrf_k,
-            dense_weight=settings.dense_weight,
-            bm25_weight=settings.bm25_weight,
-        )
+        self.retriever = HybridRetriever.from_settings(settings, embedder, index)
         self.prompts = Prompts.load(settings.prompts_dir)
         self.llm = llm
         self.recent: OrderedDict[str, Exchange] = OrderedDict()

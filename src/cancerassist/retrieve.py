@@ -64,8 +64,11 @@ class HybridRetriever:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings, embedder: Embedder) -> HybridRetriever:
-        index = load_index(settings.index_dir, embedder, settings.hnsw_ef_search)
+    def from_settings(
+        cls, settings: Settings, embedder: Embedder, index: SearchIndex | None = None
+    ) -> HybridRetriever:
+        """Configured by ``settings``; loads the index named there unless one is given."""
+        index = index or load_index(settings.index_dir, embedder, settings.hnsw_ef_search)
         return cls(
             index=index,
             embedder=embedder,
