@@ -46,7 +46,7 @@ from cancerassist.models import (
 from cancerassist.text import detect_language, fold_accents, term_variants, tokenize
 
 MAX_ANSWER_CHARS = 600
-MAX_SNIPPET_CHARS = 400
+MAX_SNIPPET_CHARS = 1000
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+(?=[«\"“(]?[A-ZÀ-Þ0-9])|\n")
 
 
@@ -346,7 +346,7 @@ def _funding_text(answer: FactAnswer, language: Language, prompts: Prompts) -> s
             series=series,
             direction=direction,
         )
-    if answer.aggregate == "list" and len(records) > 1:
+    if answer.aggregate == "list" and len(records) > 1 and all(r.year for r in records):
         return say(language, "funding.list", funder=funder, series=series)
     return " ".join(_funding_value(r, language, prompts) for r in records)
 
@@ -472,13 +472,22 @@ _ANSWER_TYPES = (
         re.compile(r"how much|combien (?!de )|montant|amount|budget|money|argent"),
         re.compile(r"\d[\d\s.,]*\s?(?:M€|k€|€|millions?|euros?)", re.I),
     ),
-    (re.compile(r"how many|combien de|nombre|number"), re.compile(r"\d")),
+    (re.compile(r"how many|combien d|nombre|number"), re.compile(r"\d")),
     (
         re.compile(r"\bwhen\b|quand|what year|quelle année|depuis quand|since when"),
         re.compile(r"\b(?:19|20)\d{2}\b"),
     ),
     (re.compile(r"e-?mail|courriel|contact|website|site web"), re.compile(r"@|https?://|www\.")),
 )
+
+
+_COUNTING = re.compile(r"how many|combien d|nombre d|number of")
+_COUNTED = re.compile(r"\d[\d\s.,]*\s+([^\W\d_][\w’'-]*)")
+
+
+def _counts(sentence: str, asked: set[str]) -> bool:
+    """Whether the sentence gives a number of the thing the question counts."""
+    return any(set(tokenize(m.group(1))) & asked for m in _COUNTED.finditer(sentence))
 
 
 def _wanted_shapes(question: str) -> list[re.Pattern[str]]:
@@ -494,6 +503,8 @@ def score_evidence(question: str, hits: list[SearchHit], index: SearchIndex) -> 
     unknown = max(idf.values(), default=1.0)
     words = term_variants(question, translate=True)
     shapes = _wanted_shapes(question)
+    counting = bool(_COUNTING.search(fold_accents(question).lower()))
+    asked = {form for forms in words for form in forms}
     weights = [max((idf[v] for v in variants if v in idf), default=unknown) for variants in words]
     total = sum(weights) or 1.0
     out = []
@@ -508,9 +519,10 @@ def score_evidence(question: str, hits: list[SearchHit], index: SearchIndex) -> 
             coverage = matched / total
             dense = hit.dense_score or 0.0
             # A sentence holding the kind of thing asked for (an amount, a year…) is the answer.
-            shaped = (
-                0.3 if shapes and all(s.search(hit.chunk.text[start:end]) for s in shapes) else 0.0
-            )
+            sentence = hit.chunk.text[start:end]
+            shaped = 0.3 if shapes and all(s.search(sentence) for s in shapes) else 0.0
+            if counting and _counts(sentence, asked):
+                shaped += 0.3  # "318 Units" for "how many units"
             score = coverage + shaped + 0.1 / hit.rank + dense * 0.2
             out.append(Evidence(hit.chunk, start, end, coverage, shaped, score, dense))
     return sorted(out, key=lambda e: -e.score)

@@ -12,6 +12,7 @@ import csv
 import enum
 import json
 import sys
+import time
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -259,3 +260,71 @@ def feedback_export(
         with open(out, "w", encoding="utf-8") as f:
             f.write("".join(line + "\n" for line in lines))
         errors.print(f"wrote {len(lines)} cases to {out}")
+
+
+class SplitName(enum.StrEnum):
+    dev = "dev"
+    heldout = "heldout"
+    all = "all"
+
+
+@app.command("eval")
+def evaluate_command(
+    split: Annotated[SplitName, typer.Option(help="Which part of the gold set.")] = SplitName.all,
+    baseline: Annotated[bool, typer.Option(help="Also run the plain llama-index baseline.")] = True,
+    out: Annotated[
+        str, typer.Option(help="Directory for report.md, report.json, chart.png.")
+    ] = "eval/reports",
+    gold: Annotated[str, typer.Option(help="Gold set (JSON lines).")] = "eval/gold.jsonl",
+    url: Annotated[
+        str | None, typer.Option(help="Evaluate a running server (e.g. http://127.0.0.1:8000).")
+    ] = None,
+) -> None:
+    """Measure answers and retrieval on the gold set, side by side with the baseline."""
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from cancerassist.chat import ChatService
+    from cancerassist.evaluate import (
+        BaselineSystem,
+        HttpSystem,
+        OurSystem,
+        System,
+        load_gold,
+        run_evaluation,
+        write_report,
+    )
+
+    settings = get_settings()
+    items = load_gold(Path(gold), split.value)
+    started = time.perf_counter()
+    try:
+        service = ChatService.from_settings(settings)
+    except IndexUnavailableError as exc:
+        raise _fail(str(exc)) from exc
+    systems: list[System] = [HttpSystem(url, service) if url else OurSystem(service)]
+    if baseline:
+        systems.append(BaselineSystem(service.index.documents, _embedder(settings)))
+    with tqdm(total=len(items) * len(systems), desc="Evaluating", unit="question") as bar:
+        report = run_evaluation(
+            items, systems, service.index.documents, split.value, progress=bar.update
+        )
+    report.notes = {
+        "gold set": f"{gold} ({len(items)} questions)",
+        "model": service.index.manifest.embedding.model_id,
+        "index build": service.index.manifest.build_id,
+        "command": f"cancerassist eval --split {split.value}"
+        + (" --baseline" if baseline else " --no-baseline"),
+        "wall time": f"{time.perf_counter() - started:.0f} s",
+    }
+    paths = write_report(report, Path(out))
+    for name, summary in report.systems.items():
+        overall = summary["overall"]
+        console.print(
+            f"[bold]{name}[/]: accuracy {overall['accuracy']}, "
+            f"no-answer recall {overall['no_answer_recall']}, "
+            f"exactness {overall['fact_exactness']}, "
+            f"hit@3 {overall.get('hit_rate@3')}, p50 {overall['latency_p50_ms']} ms"
+        )
+    console.print(f"Report: {paths['markdown']}, {paths['json']}, {paths['chart']}")

@@ -92,7 +92,8 @@ _VALORISATION = re.compile(r"valoris|transfer|transfert|innovation|tech", re.IGN
 # Words that carry no identity in an organisation's name.
 GENERIC_WORDS = frozenset(
     "université university universitat universitätsklinikum institut institute hôpital hopital "
-    "hôpitaux centre center groupe hospitalier de du des la le les l d et of the and for".split()
+    "hôpitaux centre center groupe hospitalier cancéropôle canceropole de du des la le les l d et "
+    "of the and for".split()
 )
 # Acronyms that open an establishment's name in French hospital tables ("AP-HP Hôpital Necker").
 _ESTABLISHMENT_ACRONYMS = frozenset({"AP-HP", "GH", "CHU", "CHRU", "CLCC"})
@@ -589,13 +590,14 @@ def extract_figures(ctx: _Context) -> Iterator[Fact]:
         position = min(mapped.offsets)
         label_block = blocks[i + 1] if i + 1 < len(blocks) else None
         if _BARE_FIGURE.match(block.text) and label_block and _FIGURE_LABEL.match(label_block.text):
-            label = label_block.text
+            parts = [block, label_block]
             if (
                 i + 2 < len(blocks)
                 and blocks[i + 2].text[:1].islower()
                 and len(blocks[i + 2].text) < 60
             ):
-                label += " " + blocks[i + 2].text
+                parts.append(blocks[i + 2])
+            label = " ".join(b.text for b in parts[1:])
             subject = _nearest(headings, position)
             key = (subject, block.text, label)
             if key in seen:
@@ -606,7 +608,8 @@ def extract_figures(ctx: _Context) -> Iterator[Fact]:
                 value=find_amounts(block.text, money_only=False)[0].value,
                 value_text=ctx.verbatim(mapped, 0, len(mapped.text)),
                 label=label,
-                provenance=ctx.provenance(mapped),
+                # The figure with its caption: the value alone would prove nothing.
+                provenance=ctx.provenance(MappedText.join([b.mapped() for b in parts], "\n")),
             )
         obtained = re.search(
             r"(?P<raised>[\d,. ]+M€) obtenus pour (?P<invested>[\d,. ]+M€) investis", block.text

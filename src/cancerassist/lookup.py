@@ -51,55 +51,39 @@ Intent = Literal[
 Aggregate = Literal["value", "max", "min", "total", "trend", "list"]
 Reason = Literal["unknown_entity", "year_not_found", "range_incomplete", "no_facts", "ambiguous"]
 
+# Checked in order; the first that matches names the intent. Patterns run on folded text.
 _INTENTS: list[tuple[Intent, re.Pattern[str]]] = [
     ("biobank", re.compile(r"tumoroth|tissuth|biobank|biobanque|\bcrb\b")),
-    (
-        "contact",
-        re.compile(
-            r"contact|e-?mail|courriel|joindre|adresse|address|phone|telephone|\btel\b|numero|"
-            r"whom|qui (?:dois-je |faut-il )?contacter|tech(?:nology)? transfer|transfert de tech|"
-            r"valorisation"
-        ),
-    ),
+    ("contact", re.compile(
+        r"contact|e-?mail|courriel|joindre|adresse|address|phone|telephone|\btel\b|numero|whom|"
+        r"qui (?:dois-je |faut-il )?contacter|tech(?:nology)? transfer|transfert de tech|"
+        r"valorisation|site (?:web|internet)|web ?site|\burl\b"
+    )),
     ("coordinator", re.compile(r"coordin|coordonn|\bleads?\b|pilote|porteur")),
-    ("partners", re.compile(r"partenaire|partner|consortium")),
-    (
-        "funding",
-        re.compile(
-            r"combien|how much|montant|amount|financ|funding|\bfund|grant|accord|subvention|budget|"
-            r"euros?\b|€|leve|raised|invest|cotis|\bfees?\b|lowest|highest|total|somme|"
-            r"plus (?:eleve|faible)"
-        ),
-    ),
+    ("partners", re.compile(r"partenaire|partner|consortium|particip|takes? part")),
+    ("project", re.compile(
+        r"duree|duration|how long|programme|program\b|quand .* (?:commence|fini)"
+    )),
+    ("funding", re.compile(
+        r"combien(?! d)|how much|montant|amount|financ|funding|\bfund|grant|accord|subvention|"
+        r"budget|euros?\b|€|\bleve|raised|\binvest(?:ed|ment|ments|i|is|issements?)?\b|cotis|"
+        r"\bfees?\b|lowest|highest|total|somme|plus (?:eleve|faible)"
+    )),
     ("role", re.compile(r"\brole\b|responsib|what does .* do|que fait")),
-    (
-        "project",
-        re.compile(r"duree|duration|how long|programme|program\b|quand .* (?:commence|fini)"),
-    ),
     ("person", re.compile(r"\bwho is\b|qui est\b|qui sont|key people|personnes cles|\bpeople\b")),
-]
+]  # fmt: skip
 _AGGREGATES: list[tuple[Aggregate, re.Pattern[str]]] = [
-    (
-        "max",
-        re.compile(
-            r"highest|largest|biggest|maximum|\bmost\b|plus (?:eleve|important|gros)|le plus\b|"
-            r"maximal"
-        ),
-    ),
-    (
-        "min",
-        re.compile(
-            r"lowest|smallest|minimum|\bleast\b|plus (?:faible|bas|petit)|le moins\b|minimal"
-        ),
-    ),
+    ("min", re.compile(
+        r"lowest|smallest|minimum|\bleast\b|plus (?:faible|bas|petit)|le moins\b|minimal"
+    )),
+    ("max", re.compile(
+        r"highest|largest|biggest|maximum|\bmost\b|plus (?:eleve|important|gros)|maximal"
+    )),
     ("total", re.compile(r"\btotal\b|\bsum\b|somme|cumul|altogether|en tout|au total")),
-    (
-        "trend",
-        re.compile(
-            r"trend|evol|tendance|over the years|au fil|increase|decrease|augment|diminu|baiss"
-        ),
-    ),
-]
+    ("trend", re.compile(
+        r"trend|evol|tendance|over the years|au fil|increase|decrease|augment|diminu|baiss"
+    )),
+]  # fmt: skip
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 _RANGE = re.compile(
     r"\b((?:19|20)\d{2})\s*(?:-|–|—|to|and|et|a|à|au|through|until|jusqu'?en)\s*((?:19|20)\d{2})\b"
@@ -161,6 +145,8 @@ def _forms(name: str, extra: Iterable[str] = ()) -> list[list[str]]:
     its first word when that is not generic ("Région"), and any known alias."""
     tokens = _tokens(name)
     distinctive = [t for t in tokens if t not in _GENERIC] or tokens
+    if len(distinctive) == 1 and len(distinctive[0]) < 4:
+        distinctive = tokens  # "Cancéropôle Est": "est" alone is any French sentence
     forms = [distinctive]
     words = re.findall(r"[A-ZÀ-Þ][\w’'-]*", name)
     if len(words) >= 3:
@@ -181,8 +167,14 @@ class _Entities:
             entity.forms.extend(f for f in _forms(name, extra) if f not in entity.forms)
         self.entities = list(merged.values())
 
+    def mentioned(self, question: str) -> set[str]:
+        """Every name the question mentions, however specific."""
+        tokens = _tokens(question)
+        joined = "".join(tokens)
+        return {e.name for e in self.entities if e.score(tokens, joined)}
+
     def match(self, question: str) -> list[str]:
-        """Names mentioned in the question, most specific first."""
+        """The most specific names the question mentions."""
         tokens = _tokens(question)
         joined = "".join(tokens)
         scored = [(e.score(tokens, joined), e.name) for e in self.entities]
@@ -316,33 +308,44 @@ def _answered(facts: Sequence[Fact], **kw: object) -> FactAnswer:
 
 
 def _funding(question: str, store: FactStore) -> FactAnswer:
+    """Funding for a year, since a year, over a range, or its highest, lowest, total or trend.
+
+    Funders and recipients are matched separately ("INCa … to the Cancéropôle Île-de-France"),
+    so naming the recipient does not bring in every funder's records."""
     records = [f for f in store.facts if isinstance(f, Funding)]
     parties = {name for r in records for name in (r.funder, r.recipient) if name}
-    names = _Entities((name, _aliases(store, name)) for name in parties).match(question)
-    if names:
-        records = [r for r in records if r.funder in names or r.recipient in names]
+    mentioned = _Entities((name, _aliases(store, name)) for name in parties).mentioned(question)
+    funders = mentioned & {r.funder for r in records if r.funder}
+    recipients = mentioned & {r.recipient for r in records if r.recipient}
+    if funders:
+        records = [r for r in records if r.funder in funders]
+    if recipients and (not funders or any(r.recipient in recipients for r in records)):
+        records = [r for r in records if r.recipient in recipients or r.funder in recipients]
     folded = fold_accents(question).lower()
     wanted = {kind for word, kind in _KIND_WORDS.items() if word in folded}
     if wanted and any(r.kind in wanted for r in records):
         records = [r for r in records if r.kind in wanted]
-    entity = names[0] if names else None
+    entity = next(iter(sorted(funders or recipients)), None)
     series = sorted(
         (r for r in records if r.year is not None and r.period_start is None),
         key=lambda r: r.year or 0,
     )
     year, span, since = _year_filter(question)
     aggregate = _aggregate(question)
-    if aggregate is not None and (series or span):
+    if since is None and aggregate is not None and (series or span):
         return _funding_aggregate(aggregate, series, span, entity)
     if year is not None or span is not None or since is not None:
         return _funding_dated(
             records, series=series, year=year, span=span, since=since, entity=entity
         )
-    if not names and not (wanted and len(records) == 1):
+    if not mentioned and not (wanted and len(records) == 1):
         return _no_answer("funding", "unknown_entity", sorted(parties))
+    extra = [p for p in store.facts if isinstance(p, Project) and p.name in recipients]
     if len(records) == 1:
-        return _answered(records, aggregate="value", value_eur=records[0].amount_eur, entity=entity)
-    return _answered(series or records, aggregate="list", entity=entity)
+        return _answered(
+            [*records, *extra], aggregate="value", value_eur=records[0].amount_eur, entity=entity
+        )
+    return _answered([*(series or records), *extra], aggregate="list", entity=entity)
 
 
 def _funding_aggregate(
@@ -400,6 +403,9 @@ def _funding_dated(
         value = found[0].amount_eur if len(found) == 1 else None
         kw = {"year": since}
     if not found:
+        if entity is None:
+            # Nobody named: the records cannot say the amount is absent; the passages may have it.
+            return _no_answer("funding", "unknown_entity", (), entity=entity, **kw)
         available = [str(r.year) for r in series]
         return _no_answer("funding", "year_not_found", available, entity=entity, **kw)
     aggregate = "value" if value is not None else "list"
