@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint test index run bench clean
+.PHONY: install browser lint test index run bench clean
 
 # torch first, pinned: 2.13.0 is a local CPU build here, any other spec pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml
@@ -16,12 +16,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The widget's end-to-end tests drive Debian's Chromium (browser downloads are not possible here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 lint: install
 	$(BIN)/ruff check src api tests eval
 	$(BIN)/ruff format --check src api tests eval
 	$(BIN)/mypy
 
-test: lint
+test: lint browser
 	$(BIN)/pytest
 
 index: install

