@@ -13,7 +13,6 @@ Example::
 
 from __future__ import annotations
 
-import math
 import re
 import tomllib
 from collections.abc import Callable
@@ -21,8 +20,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from cancerassist.chunk import source_offset
 from cancerassist.index import SearchIndex
@@ -437,21 +434,6 @@ class Evidence:
         return self.chunk.text[self.start : self.end]
 
 
-def _idf(index: SearchIndex) -> dict[str, float]:
-    cached: dict[str, float] | None = getattr(index, "_idf_cache", None)
-    if cached is None:
-        document_frequency = np.diff(index.bm25.scores["indptr"])
-        total = len(index)
-        cached = {
-            token: math.log(1 + (total - df + 0.5) / (df + 0.5))
-            for token, i in index.bm25.vocab_dict.items()
-            if i < len(document_frequency)
-            for df in [int(document_frequency[i])]
-        }
-        index._idf_cache = cached  # type: ignore[attr-defined]
-    return cached
-
-
 def _sentences(chunk: Chunk) -> list[tuple[int, int]]:
     spans, start = [], 0
     for match in _SENTENCE.finditer(chunk.text):
@@ -499,7 +481,7 @@ def score_evidence(question: str, hits: list[SearchHit], index: SearchIndex) -> 
     """Sentences of the retrieved chunks, best first. Coverage is the share of the question's
     weight (IDF) that a sentence's words match; a word the corpus never uses counts fully
     against it, which is how off-topic questions fall below the threshold."""
-    idf = _idf(index)
+    idf = index.idf()
     unknown = max(idf.values(), default=1.0)
     words = term_variants(question, translate=True)
     shapes = _wanted_shapes(question)

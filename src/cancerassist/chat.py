@@ -18,6 +18,7 @@ Example::
 from __future__ import annotations
 
 import re
+import threading
 import time
 import uuid
 from collections import OrderedDict
@@ -120,6 +121,7 @@ class ChatService:
         self.prompts = Prompts.load(settings.prompts_dir)
         self.llm = llm
         self.recent: OrderedDict[str, Exchange] = OrderedDict()
+        self._recent_lock = threading.Lock()  # requests are answered on several threads
 
     @classmethod
     def from_settings(cls, settings: Settings, build_if_missing: bool = True) -> ChatService:
@@ -246,9 +248,10 @@ class ChatService:
         return generated[:600]
 
     def _remember(self, question: str, response: ChatResponse) -> None:
-        self.recent[response.message_id] = Exchange(question, response)
-        while len(self.recent) > _RECENT_ANSWERS:
-            self.recent.popitem(last=False)
+        with self._recent_lock:
+            self.recent[response.message_id] = Exchange(question, response)
+            while len(self.recent) > _RECENT_ANSWERS:
+                self.recent.popitem(last=False)
 
 
 def _ms(started: float) -> float:

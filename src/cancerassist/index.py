@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import math
 import os
 import secrets
 import shutil
@@ -140,9 +141,22 @@ class SearchIndex:
         self.bm25 = bm25
         self.facts = facts
         self._starts: dict[str, list[tuple[int, str]]] | None = None
+        self._idf: dict[str, float] | None = None
 
     def __len__(self) -> int:
         return len(self.chunks)
+
+    def idf(self) -> dict[str, float]:
+        """BM25's inverse document frequency of every indexed token (computed once)."""
+        if self._idf is None:
+            frequency = np.diff(self.bm25.scores["indptr"])
+            total = len(self)
+            self._idf = {
+                token: math.log(1 + (total - int(frequency[i]) + 0.5) / (int(frequency[i]) + 0.5))
+                for token, i in self.bm25.vocab_dict.items()
+                if i < len(frequency)
+            }
+        return self._idf
 
     def section_at(self, doc_id: str, offset: int) -> str:
         """The section of the chunk that holds ``offset`` in document ``doc_id``."""
