@@ -1,8 +1,9 @@
 """Cut structured blocks into retrieval chunks that keep their title, section and source span.
 
-Rules: a chunk never crosses a section heading; it is cut between sentences, list items or
-table rows, never inside one; a table stays with its header line (repeated in every piece of a
-long table); a paragraph too long for one chunk is split with a sentence of overlap.
+Rules: a heading starts a new chunk (unless the chunk so far is a fragment too small to stand
+alone, such as a figure caption); a chunk is cut between sentences, list items or table rows,
+never inside one; a table stays with its header line (repeated in every piece of a long table);
+a paragraph too long for one chunk is split with a sentence of overlap.
 
 Example::
 

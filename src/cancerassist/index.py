@@ -173,9 +173,6 @@ class SearchIndex:
                 starts.sort()
         return self._starts
 
-    def vectors(self) -> np.ndarray:
-        return np.asarray(self.dense.reconstruct_n(0, self.dense.ntotal), dtype=np.float32)
-
     def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         scores, ids = self.dense.search(vector.reshape(1, -1).astype(np.float32), min(k, len(self)))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]

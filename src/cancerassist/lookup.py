@@ -49,7 +49,7 @@ Intent = Literal[
     "figure",
 ]
 Aggregate = Literal["value", "max", "min", "total", "trend", "list"]
-Reason = Literal["unknown_entity", "year_not_found", "range_incomplete", "no_facts", "ambiguous"]
+Reason = Literal["unknown_entity", "year_not_found", "range_incomplete", "no_facts"]
 
 # Checked in order; the first that matches names the intent. Patterns run on folded text.
 _INTENTS: list[tuple[Intent, re.Pattern[str]]] = [
