@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser lint test index run bench bench-scale clean
+.PHONY: install browser lint test index run bench bench-scale bench-load clean
 
 # torch first, pinned: 2.13.0 is a local CPU build here, any other spec pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml
@@ -36,6 +36,9 @@ run: index
 
 bench-scale: install
 	$(BIN)/python eval/bench/scale.py --out eval/bench/SCALE.md
+
+bench-load: install
+	$(BIN)/python eval/bench/load.py --out eval/bench/LOAD.md
 
 bench: install
 	$(BIN)/python eval/bench/core.py --out eval/bench/RESULTS.md
