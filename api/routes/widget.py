@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
+
+from api.deps import SettingsDep
+from cancerassist.answer import Prompts
 
 router = APIRouter(tags=["widget"], include_in_schema=False)
 WIDGET_DIR = Path(__file__).resolve().parent.parent / "widget"
+PLACEHOLDER = "/*__STRINGS__*/ null"
 
 # The demo page loads only its own script, style and API; nothing may frame it.
 PAGE_CSP = (
@@ -21,6 +27,22 @@ SECURITY_HEADERS = {
 }
 
 
+@lru_cache(maxsize=4)
+def widget_source(prompts_dir: Path) -> str:
+    """widget.js with its FR/EN interface sentences from prompts/ ([widget] tables)."""
+    templates = Prompts.load(prompts_dir).templates
+    strings = {
+        language: {
+            key.removeprefix("widget."): text
+            for key, text in table.items()
+            if key.startswith("widget.")
+        }
+        for language, table in templates.items()
+    }
+    source = (WIDGET_DIR / "widget.js").read_text(encoding="utf-8")
+    return source.replace(PLACEHOLDER, json.dumps(strings, ensure_ascii=False))
+
+
 @router.get("/")
 def demo_page() -> FileResponse:
     headers = {**SECURITY_HEADERS, "Content-Security-Policy": PAGE_CSP}
@@ -30,10 +52,12 @@ def demo_page() -> FileResponse:
 
 
 @router.get("/widget.js")
-def widget_script() -> FileResponse:
+def widget_script(settings: SettingsDep) -> Response:
     headers = {**SECURITY_HEADERS, "Cache-Control": "public, max-age=300"}
-    return FileResponse(
-        WIDGET_DIR / "widget.js", media_type="text/javascript; charset=utf-8", headers=headers
+    return Response(
+        widget_source(settings.prompts_dir),
+        media_type="text/javascript; charset=utf-8",
+        headers=headers,
     )
 
 

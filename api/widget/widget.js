@@ -23,54 +23,9 @@
   };
   const STORE = "cancerassist:conversation:" + config.api;
 
-  const STRINGS = {
-    fr: {
-      title: "Assistant Cancéropôles",
-      open: "Ouvrir l’assistant",
-      close: "Fermer",
-      placeholder: "Posez votre question…",
-      send: "Envoyer",
-      newChat: "Nouvelle conversation",
-      welcome: "Bonjour ! Posez une question sur les Cancéropôles, l’INCa, BONE-NET ou INSERM/ECRIN : contacts de valorisation, financements, partenaires…",
-      sources: "Sources",
-      thinking: "Recherche dans les documents…",
-      noAnswer: "Pas de réponse dans les documents",
-      helpful: "Réponse utile",
-      notHelpful: "Réponse pas utile",
-      thanks: "Merci pour votre retour.",
-      passage: "Passage cité",
-      back: "Retour à la conversation",
-      errorDown: "Le service ne répond pas. Vérifiez votre connexion ou réessayez dans un instant.",
-      errorBusy: "Trop de questions en peu de temps. Réessayez dans {s} secondes.",
-      errorInput: "Cette question ne peut pas être traitée (trop longue ?).",
-      errorOther: "Une erreur est survenue ({code}). Réessayez.",
-      you: "Vous",
-      assistant: "Assistant",
-    },
-    en: {
-      title: "Cancéropôles assistant",
-      open: "Open the assistant",
-      close: "Close",
-      placeholder: "Ask your question…",
-      send: "Send",
-      newChat: "New conversation",
-      welcome: "Hello! Ask about the Cancéropôles, INCa, BONE-NET or INSERM/ECRIN: technology-transfer contacts, funding, partners…",
-      sources: "Sources",
-      thinking: "Searching the documents…",
-      noAnswer: "No answer in the documents",
-      helpful: "Helpful answer",
-      notHelpful: "Unhelpful answer",
-      thanks: "Thank you for your feedback.",
-      passage: "Cited passage",
-      back: "Back to the conversation",
-      errorDown: "The service is not responding. Check your connection or try again in a moment.",
-      errorBusy: "Too many questions in a short time. Try again in {s} seconds.",
-      errorInput: "This question cannot be processed (too long?).",
-      errorOther: "Something went wrong ({code}). Please try again.",
-      you: "You",
-      assistant: "Assistant",
-    },
-  };
+  // Interface sentences come from prompts/{fr,en}.toml ([widget]); the server writes them here.
+  const STRINGS = /*__STRINGS__*/ null;
+  if (!STRINGS) throw new Error("CancerAssist: serve widget.js from the API (GET /widget.js)");
 
   function pickLanguage() {
     if (config.lang === "fr" || config.lang === "en") return config.lang;
