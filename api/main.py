@@ -12,8 +12,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from api import limits
 from api.routes import chat, documents, facts, feedback, health, openai_compat, search, widget
 from cancerassist import __version__
+from cancerassist.answer import Prompts
 from cancerassist.chat import ChatService
 from cancerassist.config import Settings, get_settings
 from cancerassist.feedback import FeedbackStore
@@ -35,12 +37,26 @@ def create_app(settings: Settings | None = None, service: ChatService | None = N
         description="Cited, bilingual answers about cancer-research networks.",
         lifespan=lifespan,
     )
+    limits.install(
+        app,
+        Prompts.load(settings.prompts_dir),
+        settings.max_body_bytes,
+        settings.rate_limit_per_minute,
+    )
+    # Added last, so outermost: refusals (413, 429) carry CORS headers the widget can read.
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST"],
         allow_headers=["Content-Type", "Authorization"],
         allow_credentials=False,
+        # Cross-origin pages (the widget) may read when to retry after a 429.
+        expose_headers=[
+            "Retry-After",
+            "X-RateLimit-Limit",
+            "X-RateLimit-Remaining",
+            "X-RateLimit-Reset",
+        ],
     )
     for module in (chat, openai_compat, search, facts, documents, feedback, health, widget):
         app.include_router(module.router)

@@ -80,7 +80,10 @@ def service(
 
 @pytest.fixture(scope="session")
 def api_settings(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return settings.model_copy(update={"data_dir": tmp_path_factory.mktemp("data")})
+    # Functional tests send many requests from one address; test_limits checks the limiter.
+    return settings.model_copy(
+        update={"data_dir": tmp_path_factory.mktemp("data"), "rate_limit_per_minute": 0}
+    )
 
 
 @pytest.fixture(scope="session")

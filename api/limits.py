@@ -1,0 +1,177 @@
+"""Request limits and the one shape every error takes.
+
+Errors are JSON, ``{"error": {"code", "message", "details"?}}``, with the message in the
+language the client asks for (``Accept-Language``), and never a stack trace. The body-size limit
+counts the bytes actually received, so a missing or false ``Content-Length`` does not get around
+it; the rate limit is a token bucket per client address, announced in ``X-RateLimit-*`` headers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cancerassist.answer import Prompts
+from cancerassist.models import Language
+
+LIMITED_PATHS = ("/api/chat", "/api/feedback", "/v1/chat/completions")
+
+
+def client_language(headers: Any) -> Language:
+    accepted = (headers.get("accept-language") or "fr").lower()
+    return "en" if accepted.startswith("en") else "fr"
+
+
+def error_body(
+    prompts: Prompts, language: Language, code: str, details: Any = None, **values: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "code": code,
+        "message": prompts.say(language, f"errors.{code}", **values),
+    }
+    if details is not None:
+        body["details"] = details
+    return {"error": body}
+
+
+class BodyLimit:
+    """Refuses a request body larger than ``limit`` bytes with 413, whatever its headers say."""
+
+    def __init__(self, app: ASGIApp, limit: int, prompts: Prompts) -> None:
+        self.app, self.limit, self.prompts = app, limit, prompts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, send, headers)
+            return
+        chunks: list[bytes] = []
+        received = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > self.limit:
+                await self._refuse(scope, send, headers)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, send: Send, headers: dict[str, str]) -> None:
+        language = client_language(headers)
+        body = error_body(self.prompts, language, "payload_too_large", limit=self.limit)
+        response = JSONResponse(body, status_code=413, headers={"Connection": "close"})
+        await response(scope, _no_receive, send)
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+class RateLimiter:
+    """A token bucket per client: ``per_minute`` requests, refilled continuously."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, client: str) -> tuple[bool, int, float]:
+        """(allowed, tokens left, seconds until a token is back)."""
+        rate = self.per_minute / 60.0
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(client, (float(self.per_minute), now))
+            tokens = min(float(self.per_minute), tokens + (now - last) * rate)
+            allowed = tokens >= 1
+            if allowed:
+                tokens -= 1
+            self._buckets[client] = (tokens, now)
+            if len(self._buckets) > 100_000:  # forget idle clients rather than grow without bound
+                self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 120}
+        wait = 0.0 if tokens >= 1 else (1 - tokens) / rate
+        return allowed, int(tokens), wait
+
+
+def install(
+    app: FastAPI, prompts: Prompts, max_body_bytes: int, rate_limit_per_minute: int
+) -> None:
+    """Error handlers, the body limit and the rate limit, on ``app``."""
+    limiter = RateLimiter(rate_limit_per_minute) if rate_limit_per_minute else None
+
+    @app.middleware("http")
+    async def rate_limit(request: Request, call_next: Any) -> Any:
+        if (
+            limiter is None
+            or request.method != "POST"
+            or not request.url.path.startswith(LIMITED_PATHS)
+        ):
+            return await call_next(request)
+        allowed, left, wait = limiter.take(request.client.host if request.client else "unknown")
+        headers = {
+            "X-RateLimit-Limit": str(limiter.per_minute),
+            "X-RateLimit-Remaining": str(left),
+            "X-RateLimit-Reset": str(math.ceil(wait)),
+        }
+        if not allowed:
+            retry = str(max(1, math.ceil(wait)))
+            body = error_body(
+                prompts, client_language(request.headers), "rate_limited", seconds=retry
+            )
+            return JSONResponse(body, status_code=429, headers={**headers, "Retry-After": retry})
+        response = await call_next(request)
+        response.headers.update(headers)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"location": list(e.get("loc", ())), "problem": e.get("msg", "")} for e in exc.errors()
+        ]
+        body = error_body(
+            prompts, client_language(request.headers), "invalid_request", details=details
+        )
+        return JSONResponse(json.loads(json.dumps(body, default=str)), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        body = error_body(prompts, client_language(request.headers), code, details=exc.detail)
+        return JSONResponse(
+            body, status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            error_body(prompts, client_language(request.headers), "internal_error"), status_code=500
+        )
+
+    app.add_middleware(BodyLimit, limit=max_body_bytes, prompts=prompts)
