@@ -73,9 +73,9 @@ class Settings(BaseSettings):
         default=["http://127.0.0.1:8000", "http://localhost:8000"],
         description="Sites allowed to embed the widget (JSON list in the environment)",
     )
-    max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="Largest request body accepted")
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="Largest body accepted")
     rate_limit_per_minute: int = Field(
-        default=60, ge=0, description="Chat and feedback requests per client and minute (0: no limit)"
+        default=60, ge=0, description="Chat and feedback requests per client a minute (0: off)"
     )
 
 
