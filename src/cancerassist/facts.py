@@ -35,15 +35,9 @@ from cancerassist.models import (
     Provenance,
     SourceDocument,
 )
-from cancerassist.text import fold_accents
+from cancerassist.text import EMAIL, SINCE_YEAR, WEB_ADDRESS, YEAR, fold_accents
 
-_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
-_URL = re.compile(
-    r"\b(?:https?://|www\.)[^\s<>\"]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:fr|com|org|eu|net|int)\b"
-)
-_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 _PERIOD = re.compile(r"\b((?:19|20)\d{2})\s*[-–]\s*((?:19|20)\d{2})\b")
-_SINCE = re.compile(r"\b(?:depuis|since)\s+((?:19|20)\d{2})\b", re.IGNORECASE)
 # Verbs of granting, not of merely mentioning money ("a annoncé un financement" is not a grant).
 _GRANT_VERB = re.compile(
     r"accord|attribu|allou|alloc|versé|subvention|granted|awarded", re.IGNORECASE
@@ -157,7 +151,7 @@ def _clean(text: str) -> str:
 
 
 def _emails(text: str) -> Iterator[re.Match[str]]:
-    for match in _EMAIL.finditer(text):
+    for match in EMAIL.finditer(text):
         try:
             validate_email(match.group(), check_deliverability=False)
         except EmailNotValidError:
@@ -172,7 +166,7 @@ def extract_contacts(ctx: _Context) -> Iterator[Fact]:
         purpose = "valorisation / technology transfer" if _VALORISATION.search(section) else None
         for row in block.segments:
             email = next(_emails(row.text), None)
-            url = None if email else _URL.search(row.text)
+            url = None if email else WEB_ADDRESS.search(row.text)
             found = email or url
             if not found:
                 continue
@@ -204,7 +198,7 @@ def _postal_contacts(ctx: _Context) -> Iterator[Fact]:
         phone = next((p for p in phones if 0 <= p.start - end < 200), None)
         # A web address just above the address block belongs to it ("e-cancer.fr").
         window = max(0, start - 200)
-        url = ([None, *_URL.finditer(text[window:start])])[-1]
+        url = ([None, *WEB_ADDRESS.finditer(text[window:start])])[-1]
         if url:
             start = window + url.start()
         if phone:
@@ -264,11 +258,11 @@ def extract_funding_sentences(ctx: _Context) -> Iterator[Fact]:
             if not (funder or recipient or members):
                 continue
             period = _PERIOD.search(text)
-            since = _SINCE.search(text)
+            since = SINCE_YEAR.search(text)
             taken = [m.span() for m in (period, since) if m]
             years = [
                 int(y.group())
-                for y in _YEAR.finditer(text)
+                for y in YEAR.finditer(text)
                 if not any(start <= y.start() < end for start, end in taken)
             ]
             programme = _PROGRAMME.search(text)

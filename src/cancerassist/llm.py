@@ -21,11 +21,8 @@ from typing import Protocol
 import phonenumbers
 
 from cancerassist.amounts import find_amounts
+from cancerassist.text import EMAIL, WEB_ADDRESS
 
-_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
-_URL = re.compile(
-    r"\b(?:https?://|www\.)[^\s<>\"»”)]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:fr|com|org|eu|net|int)\b"
-)
 _NUMBER = re.compile(r"\d[\d\s.,\u00a0\u202f]*\d|\d")
 EVIDENCE_OPEN = "<<<UNTRUSTED_DOCUMENTS"
 EVIDENCE_CLOSE = "UNTRUSTED_DOCUMENTS>>>"
@@ -83,14 +80,14 @@ def unsupported_claims(answer: str, evidence: str) -> list[str]:
     """
     problems: list[str] = []
     lowered = evidence.lower()
-    problems += [e for e in _EMAIL.findall(answer) if e.lower() not in lowered]
+    problems += [e for e in EMAIL.findall(answer) if e.lower() not in lowered]
     # Blank out what was checked, keeping offsets, so its digits are not read as figures.
-    rest = _EMAIL.sub(lambda m: " " * len(m.group()), answer)
-    for url in _URL.finditer(rest):
+    rest = EMAIL.sub(lambda m: " " * len(m.group()), answer)
+    for url in WEB_ADDRESS.finditer(rest):
         address = url.group().rstrip(".,;:!?")
         if address.lower().rstrip("/") not in lowered:
             problems.append(address)
-    rest = _URL.sub(lambda m: " " * len(m.group()), rest)
+    rest = WEB_ADDRESS.sub(lambda m: " " * len(m.group()), rest)
     evidence_phones = {_e164(m.number) for m in phonenumbers.PhoneNumberMatcher(evidence, "FR")}
     for match in phonenumbers.PhoneNumberMatcher(rest, "FR"):
         if _e164(match.number) not in evidence_phones:

@@ -35,7 +35,7 @@ from cancerassist.models import (
     Person,
     Project,
 )
-from cancerassist.text import fold_accents, term_variants, tokenize
+from cancerassist.text import SINCE_YEAR, YEAR, fold_accents, term_variants, tokenize
 
 Intent = Literal[
     "contact",
@@ -84,11 +84,9 @@ _AGGREGATES: list[tuple[Aggregate, re.Pattern[str]]] = [
         r"trend|evol|tendance|over the years|au fil|increase|decrease|augment|diminu|baiss"
     )),
 ]  # fmt: skip
-_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 _RANGE = re.compile(
     r"\b((?:19|20)\d{2})\s*(?:-|–|—|to|and|et|a|à|au|through|until|jusqu'?en)\s*((?:19|20)\d{2})\b"
 )
-_SINCE = re.compile(r"\b(?:depuis|since)\s+((?:19|20)\d{2})\b")
 _COUNT = re.compile(r"how many|combien de|nombre d|number of|effet levier|leverage")
 
 
@@ -226,7 +224,7 @@ def lookup(question: str, store: FactStore, intent: Intent | None = None) -> Fac
     intent = intent or detect_intent(question)
     if intent is None:
         # "Région en 2021 ?": a year and a funding party name a funding question without saying so.
-        if _YEAR.search(question):
+        if YEAR.search(question):
             answer = _funding(question, store)
             return answer if answer.entity else None
         return None
@@ -286,13 +284,13 @@ def _contact(question: str, store: FactStore) -> FactAnswer:
 def _year_filter(question: str) -> tuple[int | None, tuple[int, int] | None, int | None]:
     folded = fold_accents(question).lower()
     span = _RANGE.search(folded)
-    since = _SINCE.search(folded)
+    since = SINCE_YEAR.search(folded)
     if span:
         low, high = sorted((int(span.group(1)), int(span.group(2))))
         return None, (low, high), None
     if since:
         return None, None, int(since.group(1))
-    years = [int(y) for y in _YEAR.findall(folded)]
+    years = [int(y) for y in YEAR.findall(folded)]
     return (years[0] if years else None), None, None
 
 

@@ -22,6 +22,14 @@ _EN_CUES = frozenset(
 )
 _FR_LETTERS = frozenset("éèêëàâçîïôûùœ")
 
+# Patterns that facts extraction, lookup and the LLM guard must read the same way.
+EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+WEB_ADDRESS = re.compile(
+    r"\b(?:https?://|www\.)[^\s<>\"»”)]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:fr|com|org|eu|net|int)\b"
+)
+YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+SINCE_YEAR = re.compile(r"\b(?:depuis|since)\s+((?:19|20)\d{2})\b", re.IGNORECASE)
+
 
 def fold_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
