@@ -128,7 +128,7 @@ def render_facts(
 ) -> tuple[str, list[Citation]]:
     """Text and citations of an answered :class:`FactAnswer`."""
     lines = _RENDERERS[answer.intent](answer, language, prompts)
-    return _shorten(" ".join(lines)), _unique([fact_citation(f, index) for f in answer.facts])
+    return shorten(" ".join(lines)), _unique([fact_citation(f, index) for f in answer.facts])
 
 
 def _contact_lines(answer: FactAnswer, language: Language, prompts: Prompts) -> list[str]:
@@ -549,7 +549,7 @@ def extractive_answer(
             title=best.chunk.title,
             quote=quote,
         )
-    return _shorten(text), [_chunk_citation(best.chunk, start, end, best.score, documents)]
+    return shorten(text), [_chunk_citation(best.chunk, start, end, best.score, documents)]
 
 
 def _chunk_citation(
@@ -569,7 +569,7 @@ def _chunk_citation(
     )
 
 
-def _shorten(text: str) -> str:
+def shorten(text: str) -> str:
     """At most MAX_ANSWER_CHARS, cut after a list item or a word; the citations hold the rest."""
     if len(text) <= MAX_ANSWER_CHARS:
         return text

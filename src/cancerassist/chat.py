@@ -33,6 +33,7 @@ from cancerassist.answer import (
     render_facts,
     render_no_answer,
     score_evidence,
+    shorten,
 )
 from cancerassist.config import Settings
 from cancerassist.embed import Embedder, load_embedder
@@ -245,7 +246,7 @@ class ChatService:
         generated = generated.strip()
         if not generated or unsupported_claims(generated, "\n".join(draft.evidence)):
             return draft.text
-        return generated[:600]
+        return shorten(generated)
 
     def _remember(self, question: str, response: ChatResponse) -> None:
         with self._recent_lock:
