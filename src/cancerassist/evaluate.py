@@ -30,6 +30,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from cancerassist.amounts import find_amounts
+from cancerassist.embed import as_llama_index
 from cancerassist.llm import unsupported_claims
 from cancerassist.models import ChatMessage, ChatRequest, Citation, SourceDocument
 from cancerassist.text import detect_language, fold_accents
@@ -286,7 +287,7 @@ class BaselineSystem:
         ]
         started = time.perf_counter()
         self.index = VectorStoreIndex.from_documents(
-            docs, embed_model=embedder, transformations=[SentenceSplitter()], show_progress=False
+            docs, embed_model=as_llama_index(embedder), transformations=[SentenceSplitter()], show_progress=False
         )
         self.build_s = time.perf_counter() - started
         self.nodes = list(self.index.docstore.docs.values())
