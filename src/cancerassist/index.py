@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import math
 import os
 import secrets
@@ -68,6 +69,8 @@ DOCUMENTS = "documents.jsonl"
 DENSE = "dense.faiss"
 BM25 = "bm25"
 FACTS = "facts.json"
+
+log = logging.getLogger(__name__)
 
 
 class IndexUnavailableError(Exception):
@@ -132,8 +135,11 @@ class SearchIndex:
         dense: Any,
         bm25: Any,
         facts: FactStore,
+        refused: str | None = None,
     ) -> None:
         self.path = path
+        # Why the build CURRENT names was not loaded, when this one is an older good build.
+        self.refused = refused
         self.manifest = manifest
         self.chunks = chunks
         self.documents = documents
@@ -225,25 +231,30 @@ def _build_lock(index_dir: Path) -> Iterator[None]:
 
 
 def _previous_embeddings(index_dir: Path, embedder: Embedder) -> dict[str, np.ndarray]:
-    """Vectors of the build in service, by embedding-text hash, if made by the same model.
+    """Vectors of the newest intact build made by the same model, by embedding-text hash.
 
-    Only the chunk store and the vectors are read, so a build of an older format still saves
-    the embedding work.
+    Only its chunk store and vectors are read, after checking them against its manifest: a
+    build of an older format still saves the embedding work, a damaged one is passed over.
     """
     import faiss
 
-    try:
-        build_dir = current_build(index_dir)
-        check_compatible(read_manifest(build_dir), embedder)
-        with (build_dir / CHUNKS).open(encoding="utf-8") as f:
-            chunks = [Chunk.model_validate_json(line) for line in f]
-        dense = faiss.read_index(str(build_dir / DENSE))
-        vectors = np.asarray(dense.reconstruct_n(0, dense.ntotal), dtype=np.float32)
-    except (IndexUnavailableError, OSError, ValueError, RuntimeError):
-        return {}
-    if len(vectors) != len(chunks):
-        return {}
-    return {embedding_key(c.embedding_text()): vectors[i] for i, c in enumerate(chunks)}
+    for build_dir in reversed(complete_builds(index_dir / BUILDS)):
+        try:
+            manifest = read_manifest(build_dir)
+            check_compatible(manifest, embedder)
+            if any(
+                manifest.artifacts.get(n) != _sha256_file(build_dir / n) for n in (CHUNKS, DENSE)
+            ):
+                continue
+            with (build_dir / CHUNKS).open(encoding="utf-8") as f:
+                chunks = [Chunk.model_validate_json(line) for line in f]
+            dense = faiss.read_index(str(build_dir / DENSE))
+            vectors = np.asarray(dense.reconstruct_n(0, dense.ntotal), dtype=np.float32)
+        except (IndexUnavailableError, OSError, ValueError, RuntimeError):
+            continue
+        if len(vectors) == len(chunks):
+            return {embedding_key(c.embedding_text()): vectors[i] for i, c in enumerate(chunks)}
+    return {}
 
 
 def _write_jsonl(path: Path, records: list[Chunk] | list[SourceDocument]) -> None:
@@ -363,9 +374,15 @@ def _publish(index_dir: Path, build_id: str) -> None:
     _fsync(index_dir)
 
 
+def complete_builds(builds: Path) -> list[Path]:
+    """Finished builds, oldest first (build ids start with their UTC time)."""
+    if not builds.is_dir():
+        return []
+    return sorted(p for p in builds.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
 def _prune(builds: Path, keep: int, current: str) -> None:
-    complete = sorted(p for p in builds.iterdir() if p.is_dir() and not p.name.startswith("."))
-    for old in complete[:-keep]:
+    for old in complete_builds(builds)[:-keep]:
         if old.name != current:
             shutil.rmtree(old, ignore_errors=True)
 
@@ -399,26 +416,12 @@ def check_compatible(manifest: Manifest, embedder: Embedder) -> None:
         )
 
 
-def load_facts(index_dir: Path) -> FactStore:
-    """The fact store of the build in service, checked against its manifest."""
-    build_dir = current_build(index_dir)
+def check_build(build_dir: Path, embedder: Embedder | None = None) -> Manifest:
+    """The build's manifest, if the build is complete, of this format, made by ``embedder``
+    (when given) and unaltered since; otherwise :class:`IndexUnavailableError` says why."""
     manifest = read_manifest(build_dir)
-    path = build_dir / FACTS
-    if manifest.artifacts.get(FACTS) != _sha256_file(path):
-        raise IndexUnavailableError(
-            f"build {build_dir.name} is damaged ({FACTS}); rebuild the index"
-        )
-    return FactStore.model_validate_json(path.read_text(encoding="utf-8"))
-
-
-def load_index(index_dir: Path, embedder: Embedder, hnsw_ef_search: int = 128) -> SearchIndex:
-    """Load the build named by ``CURRENT``, refusing one made by another model or altered."""
-    import bm25s
-    import faiss
-
-    build_dir = current_build(index_dir)
-    manifest = read_manifest(build_dir)
-    check_compatible(manifest, embedder)
+    if embedder is not None:
+        check_compatible(manifest, embedder)
     if manifest.format_version != FORMAT_VERSION:
         raise IndexUnavailableError(
             f"build {build_dir.name} has format {manifest.format_version}, this version of "
@@ -431,6 +434,50 @@ def load_index(index_dir: Path, embedder: Embedder, hnsw_ef_search: int = 128) -
             f"build {build_dir.name} is damaged (files differ from its manifest: "
             f"{', '.join(sorted({name for name, _ in damaged}))}); rebuild the index"
         )
+    return manifest
+
+
+def good_build(index_dir: Path, embedder: Embedder | None = None) -> tuple[Path, str | None]:
+    """The build to serve and, if it is not the one ``CURRENT`` names, why that one was refused.
+
+    A damaged or mismatched current build must not take the service down while an older
+    complete build is still good: the newest such build is used, and the reason is reported.
+    """
+    pointer = index_dir / CURRENT
+    try:
+        current = current_build(index_dir)
+        check_build(current, embedder)
+        return current, None
+    except IndexUnavailableError as refused:
+        if not pointer.exists():
+            raise
+        named = pointer.read_text(encoding="utf-8").strip()
+        for candidate in reversed(complete_builds(index_dir / BUILDS)):
+            if candidate.name == named:
+                continue
+            try:
+                check_build(candidate, embedder)
+            except IndexUnavailableError:
+                continue
+            log.warning("%s; serving the previous good build %s", refused, candidate.name)
+            return candidate, str(refused)
+        raise
+
+
+def load_facts(index_dir: Path) -> FactStore:
+    """The fact store of the build in service (see :func:`good_build`)."""
+    build_dir, _ = good_build(index_dir)
+    return FactStore.model_validate_json((build_dir / FACTS).read_text(encoding="utf-8"))
+
+
+def load_index(index_dir: Path, embedder: Embedder, hnsw_ef_search: int = 128) -> SearchIndex:
+    """Load the build named by ``CURRENT``, refusing one made by another model or altered, in
+    which case the newest good previous build is served (``SearchIndex.refused`` says why)."""
+    import bm25s
+    import faiss
+
+    build_dir, refused = good_build(index_dir, embedder)
+    manifest = read_manifest(build_dir)
     with (build_dir / CHUNKS).open(encoding="utf-8") as f:
         chunks = [Chunk.model_validate_json(line) for line in f]
     with (build_dir / DOCUMENTS).open(encoding="utf-8") as f:
@@ -448,4 +495,5 @@ def load_index(index_dir: Path, embedder: Embedder, hnsw_ef_search: int = 128) -
         dense=dense,
         bm25=bm25,
         facts=facts,
+        refused=refused,
     )
