@@ -30,7 +30,7 @@ app = typer.Typer(
     help="CancerAssist: cited answers over cancer-research network documents.", no_args_is_help=True
 )
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # one line per message, for scripts that read it
 
 
 def _fail(message: str) -> typer.Exit:
@@ -56,14 +56,20 @@ def _print_report(report: BuildReport) -> None:
 @app.command()
 def index(
     progress: Annotated[bool, typer.Option(help="Show a progress bar while embedding.")] = True,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the build report as JSON.")
+    ] = False,
 ) -> None:
     """Build or update the index from the corpus (unchanged chunks are not re-embedded)."""
     settings = get_settings()
     try:
-        report = build_index(settings, _embedder(settings), progress=progress)
+        report = build_index(settings, _embedder(settings), progress=progress and not as_json)
     except IndexUnavailableError as exc:
         raise _fail(str(exc)) from exc
-    _print_report(report)
+    if as_json:
+        print(report.model_dump_json())
+    else:
+        _print_report(report)
 
 
 def _print_result(result: SearchResult) -> None:
