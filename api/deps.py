@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 
+from api.limits import ApiError
 from cancerassist.chat import ChatService
 from cancerassist.config import Settings
 from cancerassist.feedback import FeedbackStore
+from cancerassist.index import Rebuilder
 
 
 def get_service(request: Request) -> ChatService:
@@ -29,3 +32,28 @@ def get_feedback(request: Request) -> FeedbackStore:
 ServiceDep = Annotated[ChatService, Depends(get_service)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 FeedbackDep = Annotated[FeedbackStore, Depends(get_feedback)]
+
+
+def get_rebuilder(request: Request) -> Rebuilder:
+    rebuilder: Rebuilder = request.app.state.rebuilder
+    return rebuilder
+
+
+RebuilderDep = Annotated[Rebuilder, Depends(get_rebuilder)]
+
+
+def require_admin(
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Header(max_length=512)] = None,
+    x_api_key: Annotated[str | None, Header(max_length=512)] = None,
+) -> None:
+    """The admin key, as ``Authorization: Bearer <key>`` or ``X-API-Key``. Without a key in the
+    settings the admin API does not exist (404)."""
+    if settings.admin_api_key is None:
+        raise ApiError(404, "not_found")
+    scheme, _, token = (authorization or "").partition(" ")
+    given = x_api_key or (token.strip() if scheme.lower() == "bearer" else "")
+    expected = settings.admin_api_key.get_secret_value()
+    # Constant time: how much of a guess was right must not show in the response time.
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise ApiError(401, "unauthorized", headers={"WWW-Authenticate": "Bearer"})

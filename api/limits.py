@@ -8,6 +8,7 @@ it; the rate limit is a token bucket per client address, announced in ``X-RateLi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import threading
@@ -41,6 +42,50 @@ def error_body(
     if details is not None:
         body["details"] = details
     return {"error": body}
+
+
+class ApiError(StarletteHTTPException):
+    """An error a route raises on purpose, answered in the shared shape under ``code`` with the
+    message ``errors.<code>`` of the prompts."""
+
+    def __init__(
+        self, status_code: int, code: str, headers: dict[str, str] | None = None, **values: Any
+    ) -> None:
+        super().__init__(status_code, headers=headers)
+        self.code, self.values = code, values
+
+
+class Timeout:
+    """Answers 504 when a response has not started within ``seconds``. A stream that has
+    started runs on: its first event came in time."""
+
+    def __init__(self, app: ASGIApp, seconds: float, prompts: Prompts) -> None:
+        self.app, self.seconds, self.prompts = app, seconds, prompts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = asyncio.Event()
+
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                started.set()
+            await send(message)
+
+        handler = asyncio.ensure_future(self.app(scope, receive, watch))
+        waiter = asyncio.ensure_future(started.wait())
+        await asyncio.wait({handler, waiter}, timeout=self.seconds, return_when="FIRST_COMPLETED")
+        waiter.cancel()
+        if handler.done() or started.is_set():
+            await handler
+            return
+        # The work in the thread pool cannot be interrupted; its result is dropped.
+        handler.cancel()
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        seconds = f"{self.seconds:g}"
+        body = error_body(self.prompts, client_language(headers), "timeout", seconds=seconds)
+        await JSONResponse(body, status_code=504)(scope, _no_receive, send)
 
 
 class BodyLimit:
@@ -121,9 +166,13 @@ class RateLimiter:
 
 
 def install(
-    app: FastAPI, prompts: Prompts, max_body_bytes: int, rate_limit_per_minute: int
+    app: FastAPI,
+    prompts: Prompts,
+    max_body_bytes: int,
+    rate_limit_per_minute: int,
+    timeout_s: float,
 ) -> None:
-    """Error handlers, the body limit and the rate limit, on ``app``."""
+    """Error handlers, the body limit, the rate limit and the timeout, on ``app``."""
     limiter = RateLimiter(rate_limit_per_minute) if rate_limit_per_minute else None
 
     @app.middleware("http")
@@ -162,8 +211,12 @@ def install(
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        body = error_body(prompts, client_language(request.headers), code, details=exc.detail)
+        language = client_language(request.headers)
+        if isinstance(exc, ApiError):
+            body = error_body(prompts, language, exc.code, **exc.values)
+        else:
+            code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+            body = error_body(prompts, language, code, details=exc.detail)
         return JSONResponse(
             body, status_code=exc.status_code, headers=getattr(exc, "headers", None)
         )
@@ -175,3 +228,5 @@ def install(
         )
 
     app.add_middleware(BodyLimit, limit=max_body_bytes, prompts=prompts)
+    # Outside the body limit: a client that sends its body slowly runs into the timeout too.
+    app.add_middleware(Timeout, seconds=timeout_s, prompts=prompts)

@@ -13,12 +13,23 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api import limits
-from api.routes import chat, documents, facts, feedback, health, openai_compat, search, widget
+from api.routes import (
+    admin,
+    chat,
+    documents,
+    facts,
+    feedback,
+    health,
+    openai_compat,
+    search,
+    widget,
+)
 from cancerassist import __version__
 from cancerassist.answer import Prompts
 from cancerassist.chat import ChatService
 from cancerassist.config import Settings, get_settings
 from cancerassist.feedback import FeedbackStore
+from cancerassist.index import Rebuilder
 
 
 def create_app(settings: Settings | None = None, service: ChatService | None = None) -> FastAPI:
@@ -27,8 +38,10 @@ def create_app(settings: Settings | None = None, service: ChatService | None = N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
-        app.state.service = service or ChatService.from_settings(settings)
+        chat_service = service or ChatService.from_settings(settings)
+        app.state.service = chat_service
         app.state.feedback = FeedbackStore(settings.data_dir / "feedback.sqlite3")
+        app.state.rebuilder = Rebuilder(settings, on_built=lambda _: chat_service.reload())
         yield
 
     app = FastAPI(
@@ -42,6 +55,7 @@ def create_app(settings: Settings | None = None, service: ChatService | None = N
         Prompts.load(settings.prompts_dir),
         settings.max_body_bytes,
         settings.rate_limit_per_minute,
+        settings.request_timeout_s,
     )
     # Added last, so outermost: refusals (413, 429) carry CORS headers the widget can read.
     app.add_middleware(
@@ -58,7 +72,7 @@ def create_app(settings: Settings | None = None, service: ChatService | None = N
             "X-RateLimit-Reset",
         ],
     )
-    for module in (chat, openai_compat, search, facts, documents, feedback, health, widget):
+    for module in (chat, openai_compat, search, facts, documents, feedback, health, widget, admin):
         app.include_router(module.router)
     return app
 

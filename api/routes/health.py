@@ -27,4 +27,6 @@ def readyz(service: ServiceDep) -> dict[str, Any]:
         "chunks": len(service.index.chunks),
         "facts": len(service.index.facts.facts),
         "llm": service.llm is not None,
+        # Set when the build CURRENT names was refused and an older good one is served.
+        "refused_build": service.index.refused,
     }

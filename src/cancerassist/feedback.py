@@ -51,6 +51,11 @@ class FeedbackRecord(BaseModel):
     citations: list[Citation] = Field(default=[], max_length=50)
 
 
+class StoredFeedback(FeedbackRecord):
+    id: int
+    created_at: datetime
+
+
 class FeedbackStore:
     """One SQLite file; safe to use from the server's worker threads."""
 
@@ -94,10 +99,13 @@ class FeedbackStore:
         with self._connect() as db:
             return int(db.execute("SELECT COUNT(*) FROM feedback").fetchone()[0])
 
-    def records(self) -> list[dict[str, object]]:
+    def records(self, limit: int = -1, offset: int = 0) -> list[dict[str, object]]:
+        """Stored rows, oldest first (``limit`` -1: all of them)."""
         with self._connect() as db:
             db.row_factory = sqlite3.Row
-            rows = db.execute("SELECT * FROM feedback ORDER BY id").fetchall()
+            rows = db.execute(
+                "SELECT * FROM feedback ORDER BY id LIMIT ? OFFSET ?", (limit, offset)
+            ).fetchall()
         return [{**dict(row), "citations": json.loads(row["citations"] or "[]")} for row in rows]
 
     def export_cases(self) -> Iterator[dict[str, object]]:

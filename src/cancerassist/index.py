@@ -30,13 +30,16 @@ import math
 import os
 import secrets
 import shutil
+import subprocess
+import sys
+import threading
 import time
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel
@@ -44,7 +47,7 @@ from tqdm import tqdm
 
 from cancerassist import __version__
 from cancerassist.chunk import chunk_document
-from cancerassist.config import Settings
+from cancerassist.config import Settings, settings_env
 from cancerassist.embed import Embedder
 from cancerassist.facts import extract_facts
 from cancerassist.ingest import load_aliases, load_corpus, parse_blocks
@@ -470,7 +473,9 @@ def load_facts(index_dir: Path) -> FactStore:
     return FactStore.model_validate_json((build_dir / FACTS).read_text(encoding="utf-8"))
 
 
-def load_index(index_dir: Path, embedder: Embedder, hnsw_ef_search: int = 128) -> SearchIndex:
+def load_index(
+    index_dir: Path, embedder: Embedder, hnsw_ef_search: int = Settings().hnsw_ef_search
+) -> SearchIndex:
     """Load the build named by ``CURRENT``, refusing one made by another model or altered, in
     which case the newest good previous build is served (``SearchIndex.refused`` says why)."""
     import bm25s
@@ -497,3 +502,75 @@ def load_index(index_dir: Path, embedder: Embedder, hnsw_ef_search: int = 128) -
         facts=facts,
         refused=refused,
     )
+
+
+class BuildJob(BaseModel):
+    """A re-index started by :class:`Rebuilder`: where it stands, and its report once built."""
+
+    job_id: str
+    status: Literal["running", "succeeded", "failed"]
+    started_at: datetime
+    finished_at: datetime | None = None
+    report: BuildReport | None = None
+    error: str | None = None
+
+
+class Rebuilder:
+    """Rebuilds the index in the background, one build at a time, and hands each new build to
+    ``on_built`` (which swaps it into service).
+
+    The build is ``cancerassist index`` in a child process at lower CPU priority: its embedding
+    does not hold this process's GIL while queries are answered, and a crash or a kill of the
+    build leaves the service and the published builds as they were.
+
+    Example::
+
+        rebuilder = Rebuilder(settings, on_built=lambda report: service.reload())
+        job = rebuilder.start()  # None if a build is already running
+    """
+
+    def __init__(self, settings: Settings, on_built: Callable[[BuildReport], object]) -> None:
+        self.settings = settings
+        self.on_built = on_built
+        self.job: BuildJob | None = None
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+
+    def start(self) -> BuildJob | None:
+        with self._lock:
+            if self.job is not None and self.job.status == "running":
+                return None
+            job = BuildJob(
+                job_id=secrets.token_hex(8), status="running", started_at=datetime.now(UTC)
+            )
+            self.job = job
+            self._done.clear()
+        threading.Thread(target=self._run, args=(job,), name="rebuild", daemon=True).start()
+        return job
+
+    def wait(self, timeout: float | None = None) -> BuildJob | None:
+        """The last job, once it has finished (or when ``timeout`` runs out)."""
+        self._done.wait(timeout)
+        return self.job
+
+    def _run(self, job: BuildJob) -> None:
+        command = ["nice", "-n", "10", sys.executable, "-m", "cancerassist", "index", "--json"]
+        update: dict[str, Any]
+        try:
+            done = subprocess.run(
+                command,
+                env={**os.environ, **settings_env(self.settings)},
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+                raise IndexUnavailableError(lines[-1].removeprefix("error: "))
+            report = BuildReport.model_validate_json(done.stdout.strip().splitlines()[-1])
+            self.on_built(report)
+            update = {"status": "succeeded", "report": report}
+        except Exception as exc:  # whatever went wrong is reported on the job, not lost
+            update = {"status": "failed", "error": str(exc)}
+        self.job = job.model_copy(update={**update, "finished_at": datetime.now(UTC)})
+        self._done.set()

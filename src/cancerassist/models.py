@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 Language = Literal["fr", "en"]
 BlockKind = Literal["heading", "paragraph", "list", "table"]
@@ -216,6 +216,9 @@ class FactStore(BaseModel):
 
 MAX_MESSAGE_CHARS = 2000
 MAX_MESSAGES = 40
+# The whole conversation sent back with each question: follow-ups need the last few turns,
+# not an unbounded transcript.
+MAX_HISTORY_CHARS = 16_000
 
 
 class ChatMessage(BaseModel):
@@ -224,10 +227,27 @@ class ChatMessage(BaseModel):
 
 
 class ChatRequest(BaseModel):
-    messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
+    messages: list[ChatMessage] = Field(
+        min_length=1,
+        max_length=MAX_MESSAGES,
+        description=f"The conversation, oldest first, {MAX_HISTORY_CHARS} characters in all at "
+        "most, ending with the user's question",
+    )
     language: Language | None = Field(
         default=None, description="Answer language; detected if absent"
     )
+
+    @model_validator(mode="after")
+    def _bounded_conversation(self) -> ChatRequest:
+        total = sum(len(m.content) for m in self.messages)
+        if total > MAX_HISTORY_CHARS:
+            raise ValueError(
+                f"the conversation has {total} characters, {MAX_HISTORY_CHARS} at most: "
+                "send only the last turns"
+            )
+        if not any(m.role == "user" for m in self.messages):
+            raise ValueError("the conversation has no user message to answer")
+        return self
 
 
 class Citation(BaseModel):
