@@ -287,7 +287,10 @@ class BaselineSystem:
         ]
         started = time.perf_counter()
         self.index = VectorStoreIndex.from_documents(
-            docs, embed_model=as_llama_index(embedder), transformations=[SentenceSplitter()], show_progress=False
+            docs,
+            embed_model=as_llama_index(embedder),
+            transformations=[SentenceSplitter()],
+            show_progress=False,
         )
         self.build_s = time.perf_counter() - started
         self.nodes = list(self.index.docstore.docs.values())
