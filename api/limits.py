@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import threading
 import time
+import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -25,6 +27,9 @@ from cancerassist.answer import Prompts
 from cancerassist.models import Language
 
 LIMITED_PATHS = ("/api/chat", "/api/feedback", "/v1/chat/completions")
+# One line per request: id, method, path, status, duration. Never the query string or the body:
+# questions are personal and stay out of the logs.
+access_log = logging.getLogger("cancerassist.access")
 
 
 def client_language(headers: Any) -> Language:
@@ -174,6 +179,23 @@ def install(
 ) -> None:
     """Error handlers, the body limit, the rate limit and the timeout, on ``app``."""
     limiter = RateLimiter(rate_limit_per_minute) if rate_limit_per_minute else None
+
+    @app.middleware("http")
+    async def log_request(request: Request, call_next: Any) -> Any:
+        request_id = uuid.uuid4().hex[:12]
+        started = time.perf_counter()
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = request_id
+        elapsed = (time.perf_counter() - started) * 1000
+        access_log.info(
+            "%s %s %s %d %.1fms",
+            request_id,
+            request.method,
+            request.url.path,
+            response.status_code,
+            elapsed,
+        )
+        return response
 
     @app.middleware("http")
     async def rate_limit(request: Request, call_next: Any) -> Any:

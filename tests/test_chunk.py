@@ -130,14 +130,32 @@ def test_chunking_is_deterministic(documents: dict[str, SourceDocument]) -> None
     assert chunk_document(document) == chunk_document(document)
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=3000))
-def test_arbitrary_text_chunks_map_back(text: str) -> None:
+# Documents as they come: paragraphs, headings, lists, long lines, any Unicode in between.
+WORDS = st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=40)
+PROSE = st.lists(
+    st.one_of(
+        WORDS,
+        st.sampled_from(["\n", "\n\n", ". ", " ", "\t", "• ", "1. ", "# ", "€", "é"]),
+    ),
+    max_size=200,
+).map("".join)
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.one_of(st.text(alphabet=st.characters(codec="utf-8"), max_size=3000), PROSE))
+def test_arbitrary_text_chunks_map_back_bounded_and_complete(text: str) -> None:
     document = SourceDocument(
         doc_id="x", path="x.txt", title="X", language="fr", content_hash="0", text=text
     )
+    covered: set[int] = set()
     for chunk in chunk_document(document, 300, 400, 100):
         assert len(chunk.text) <= 400
+        assert 0 <= chunk.start <= chunk.end <= len(text)
         for position, char in enumerate(chunk.text):
             if char.isalnum() and char not in "•":
-                assert text[source_offset(chunk, position)] == char
+                offset = source_offset(chunk, position)
+                assert text[offset] == char
+                covered.add(offset)
+    # No text lost: every letter and digit of the source is in some chunk.
+    lost = [i for i, char in enumerate(text) if char.isalnum() and i not in covered]
+    assert not lost, f"lost {[text[i] for i in lost[:20]]}"

