@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,6 +31,38 @@ LIMITED_PATHS = ("/api/chat", "/api/feedback", "/v1/chat/completions")
 # One line per request: id, method, path, status, duration. Never the query string or the body:
 # questions are personal and stay out of the logs.
 access_log = logging.getLogger("cancerassist.access")
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable identifier of the error, e.g. rate_limited")
+    message: str = Field(description="For people, in the client's language (Accept-Language)")
+    details: Any = Field(default=None, description="Which fields were invalid, when relevant")
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+_MEANINGS = {
+    400: "Body is not valid JSON",
+    401: "Missing or invalid admin key",
+    404: "Not found",
+    409: "Conflict with work in progress",
+    413: "Request body too large",
+    422: "Invalid request",
+    429: "Rate limit reached (see Retry-After)",
+    500: "Internal error",
+    504: "The response did not start in time",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for these error statuses, all in the one error shape."""
+    return {code: {"model": ErrorBody, "description": _MEANINGS[code]} for code in codes}
+
+
+# What any operation may answer: the limits apply to every request.
+COMMON_ERRORS = error_responses(400, 413, 422, 429, 500, 504)
 
 
 def client_language(headers: Any) -> Language:
@@ -237,7 +270,8 @@ def install(
         if isinstance(exc, ApiError):
             body = error_body(prompts, language, exc.code, **exc.values)
         else:
-            code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+            codes = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}
+            code = codes.get(exc.status_code, "http_error")
             body = error_body(prompts, language, code, details=exc.detail)
         return JSONResponse(
             body, status_code=exc.status_code, headers=getattr(exc, "headers", None)

@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, service: ChatService | None = N
         version=__version__,
         description="Cited, bilingual answers about cancer-research networks.",
         lifespan=lifespan,
+        responses=limits.COMMON_ERRORS,
     )
     limits.install(
         app,

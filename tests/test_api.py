@@ -120,7 +120,8 @@ def test_search_facts_documents_health(client: TestClient) -> None:
         "hits"
     ]
     assert len(hits) == 3
-    assert "anchors" not in hits[0]["chunk"]
+    # The chunk as documented, anchors included: offsets back into the source text.
+    assert hits[0]["chunk"]["anchors"][0][1] == hits[0]["chunk"]["start"]
     contacts = client.get("/api/facts", params={"type": "contact", "q": "curie"}).json()
     assert [c["email"] for c in contacts if c["email"]] == [
         "techtransfer@curie.fr",

@@ -9,14 +9,19 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from api.deps import FeedbackDep, RebuilderDep, require_admin
-from api.limits import ApiError
+from api.limits import ApiError, error_responses
 from cancerassist.feedback import StoredFeedback
 from cancerassist.index import BuildJob
 
-router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(require_admin)])
+router = APIRouter(
+    prefix="/api/admin",
+    tags=["admin"],
+    dependencies=[Depends(require_admin)],
+    responses=error_responses(401, 404),
+)
 
 
-@router.post("/reindex", response_model=BuildJob, status_code=202)
+@router.post("/reindex", response_model=BuildJob, status_code=202, responses=error_responses(409))
 def reindex(rebuilder: RebuilderDep) -> BuildJob:
     """Rebuild the index from the corpus in the background; queries are answered from the
     current build until the new one is complete, then from the new one."""

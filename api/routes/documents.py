@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
 from api.deps import ServiceDep
+from api.limits import ApiError, error_responses
 
 router = APIRouter(prefix="/api", tags=["documents"])
 
@@ -21,9 +22,9 @@ class DocumentOut(BaseModel):
     text: str
 
 
-@router.get("/documents/{doc_id}", response_model=DocumentOut)
+@router.get("/documents/{doc_id}", response_model=DocumentOut, responses=error_responses(404))
 def document(service: ServiceDep, doc_id: Annotated[str, Path(max_length=200)]) -> DocumentOut:
     found = service.index.documents.get(doc_id)
     if found is None:
-        raise HTTPException(status_code=404, detail=f"no document {doc_id!r}")
+        raise ApiError(404, "not_found")
     return DocumentOut.model_validate(found.model_dump())

@@ -90,7 +90,15 @@ def _completion(response: ChatResponse, model: str) -> dict[str, Any]:
     }
 
 
-@router.post("/chat/completions")
+@router.post(
+    "/chat/completions",
+    responses={
+        200: {
+            "content": {"application/json": {}, "text/event-stream": {}},
+            "description": "A chat.completion, or chat.completion.chunk events with stream=true",
+        }
+    },
+)
 def chat_completions(request: CompletionRequest, service: ServiceDep) -> Any:
     chat_request = _to_chat(request)
     if not request.stream:

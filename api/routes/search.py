@@ -12,11 +12,7 @@ from cancerassist.models import MAX_MESSAGE_CHARS, SearchResult
 router = APIRouter(prefix="/api", tags=["search"])
 
 
-@router.get(
-    "/search",
-    response_model=SearchResult,
-    response_model_exclude={"hits": {"__all__": {"chunk": {"anchors"}}}},
-)
+@router.get("/search", response_model=SearchResult)
 def search(
     service: ServiceDep,
     q: Annotated[str, Query(min_length=1, max_length=MAX_MESSAGE_CHARS)],

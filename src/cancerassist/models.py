@@ -62,9 +62,10 @@ class Chunk(BaseModel):
     text: str
     start: int = Field(description="Start offset of the chunk in its document's text")
     end: int = Field(description="End offset (exclusive) of the chunk in its document's text")
-    # (position in ``text``, offset in the source) at every point where the mapping jumps;
-    # between anchors the mapping advances one for one. See ``chunk.source_offset``.
-    anchors: list[tuple[int, int]]
+    anchors: list[tuple[int, int]] = Field(
+        description="(position in text, offset in the document) wherever the mapping jumps; "
+        "between anchors both advance together (see chunk.source_offset)"
+    )
     table_header: str | None = None
 
     def embedding_text(self) -> str:
@@ -231,7 +232,8 @@ class ChatRequest(BaseModel):
         min_length=1,
         max_length=MAX_MESSAGES,
         description=f"The conversation, oldest first, {MAX_HISTORY_CHARS} characters in all at "
-        "most, ending with the user's question",
+        "most, with at least one user message",
+        json_schema_extra={"contains": {"properties": {"role": {"const": "user"}}}},
     )
     language: Language | None = Field(
         default=None, description="Answer language; detected if absent"
