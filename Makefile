@@ -35,7 +35,7 @@ run: index
 	$(BIN)/cancerassist serve
 
 bench-scale: install
-	$(BIN)/python eval/bench/scale.py --out eval/bench/SCALE.md
+	$(BIN)/python eval/bench/scale.py --million --out eval/bench/SCALE.md
 
 bench-load: install
 	$(BIN)/python eval/bench/load.py --out eval/bench/LOAD.md
