@@ -196,6 +196,13 @@ def test_cors_allows_only_configured_origins(client: TestClient) -> None:
         headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
     )
     assert "access-control-allow-origin" not in refused.headers
+    assert "access-control-allow-credentials" not in allowed.headers
+    delete = client.options(
+        "/api/chat",
+        headers={"Origin": "http://127.0.0.1:8000", "Access-Control-Request-Method": "DELETE"},
+    )
+    assert delete.status_code == 400
+    assert "DELETE" not in delete.headers.get("access-control-allow-methods", "")
 
 
 def test_real_server_with_the_openai_client(live_url: str) -> None:

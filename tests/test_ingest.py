@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from cancerassist.config import Settings
 from cancerassist.ingest import IngestError, load_corpus, parse_blocks
 
 from .conftest import CORPUS
@@ -156,3 +157,16 @@ def test_pdf_extraction_artifacts_are_repaired() -> None:
         in all_text
     )
     assert "Provence-Alpes-Côte d’Azur" in all_text
+
+
+def test_a_50_mb_file_is_reported_without_being_read(tmp_path: Path) -> None:
+    limit = Settings().max_file_bytes
+    with (tmp_path / "dump.txt").open("wb") as f:
+        f.truncate(50 * 1024 * 1024)  # 50 MB on disk, sparse: cheap to create
+    (tmp_path / "good.txt").write_text("Le Cancéropôle finance la recherche.", encoding="utf-8")
+    documents, problems = load_corpus(tmp_path, limit)
+    assert [d.path for d in documents] == ["good.txt"]
+    [problem] = problems
+    assert problem.path == "dump.txt"
+    assert problem.severity == "error"
+    assert f"file too large (52,428,800 bytes; the limit is {limit:,})" in problem.reason
