@@ -187,6 +187,29 @@ def test_conversation_citation_feedback_and_reload(
     page.close()
 
 
+def test_a_long_conversation_is_trimmed_to_what_the_api_accepts(
+    browser: Browser, host_dir: Path, host_url: str, api_url: str
+) -> None:
+    page = browser.new_page()
+    page.goto(host_page(host_dir, host_url, api_url, "host-long.html"))
+    # Thirty earlier turns of 1,900 characters: 57,000 in all, over the API's 16,000.
+    earlier = [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": f"Tour {i}. " + "x" * 1890}
+        for i in range(30)
+    ]
+    page.evaluate(
+        "([key, turns]) => sessionStorage.setItem(key, JSON.stringify(turns))",
+        [f"cancerassist:conversation:{api_url}", earlier],
+    )
+    page.reload()
+    if not page.locator("#cancerassist-widget textarea").is_visible():
+        page.locator("#cancerassist-widget .launcher").click()
+    ask(page, "Qui contacter pour la valorisation à l'Institut Curie ?")
+    expect(answers(page).filter(has_text="techtransfer@curie.fr")).to_have_count(1, timeout=30_000)
+    expect(page.locator("#cancerassist-widget .error")).to_have_count(0)
+    page.close()
+
+
 def test_english_interface_and_host_css_isolation(
     browser: Browser, host_dir: Path, host_url: str, api_url: str
 ) -> None:
@@ -248,6 +271,8 @@ def test_server_down_and_refused_origin_show_errors(
     expect(page.locator("#cancerassist-widget .error")).to_contain_text(
         "Le service ne répond pas", timeout=30_000
     )
+    # Nothing the visitor typed is lost: the question is back in the input, ready to resend.
+    expect(page.locator("#cancerassist-widget textarea")).to_have_value("Qui coordonne BONE-NET ?")
     page.close()
 
     # A site that is not in the CORS allow-list cannot use the API from the browser.

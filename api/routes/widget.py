@@ -11,10 +11,12 @@ from fastapi.responses import FileResponse, Response
 
 from api.deps import SettingsDep
 from cancerassist.answer import Prompts
+from cancerassist.models import MAX_HISTORY_CHARS, MAX_MESSAGES
 
 router = APIRouter(tags=["widget"], include_in_schema=False)
 WIDGET_DIR = Path(__file__).resolve().parent.parent / "widget"
 PLACEHOLDER = "/*__STRINGS__*/ null"
+LIMITS_PLACEHOLDER = "/*__LIMITS__*/ null"
 
 # The demo page loads only its own script, style and API; nothing may frame it.
 PAGE_CSP = (
@@ -39,8 +41,11 @@ def widget_source(prompts_dir: Path) -> str:
         }
         for language, table in templates.items()
     }
+    limits = {"MAX_MESSAGES": MAX_MESSAGES, "MAX_HISTORY_CHARS": MAX_HISTORY_CHARS}
     source = (WIDGET_DIR / "widget.js").read_text(encoding="utf-8")
-    return source.replace(PLACEHOLDER, json.dumps(strings, ensure_ascii=False))
+    return source.replace(PLACEHOLDER, json.dumps(strings, ensure_ascii=False)).replace(
+        LIMITS_PLACEHOLDER, json.dumps(limits)
+    )
 
 
 @router.get("/")

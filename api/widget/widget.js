@@ -25,6 +25,8 @@
 
   // Interface sentences come from prompts/{fr,en}.toml ([widget]); the server writes them here.
   const STRINGS = /*__STRINGS__*/ null;
+  // The API's bounds on a conversation (cancerassist.models), filled in by the server too.
+  const { MAX_MESSAGES, MAX_HISTORY_CHARS } = /*__LIMITS__*/ null;
   if (!STRINGS) throw new Error("CancerAssist: serve widget.js from the API (GET /widget.js)");
 
   function pickLanguage() {
@@ -231,7 +233,7 @@
     let message = t.errorOther.replace("{code}", error.message || "?");
     if (error.status === 429) message = t.errorBusy.replace("{s}", error.retryAfter || "30");
     else if (error.status === 422 || error.status === 413) message = t.errorInput;
-    else if (error instanceof TypeError || error.status === 0) message = t.errorDown;
+    else if (error instanceof TypeError || error.status === 0 || error.status === 504) message = t.errorDown;
     log.append(el("div", { class: "error", role: "alert", text: message }));
     log.scrollTop = log.scrollHeight;
   }
@@ -286,7 +288,11 @@
     log.append(bubble);
     log.scrollTop = log.scrollHeight;
     try {
-      const messages = history.concat([{ role: "user", content: question }]).slice(-40);
+      const messages = history.concat([{ role: "user", content: question }]).slice(-MAX_MESSAGES);
+      // The oldest turns go first when the conversation outgrows what the API accepts.
+      while (messages.length > 1 && messages.reduce((n, m) => n + m.content.length, 0) > MAX_HISTORY_CHARS) {
+        messages.shift();
+      }
       const reply = await fetch(config.api + "/api/chat/stream", {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
@@ -311,7 +317,11 @@
       turns.push(pending);
       save(turns);
     } catch (e) {
-      bubble.remove();
+      // The unanswered question goes back into the input, ready to be sent again.
+      turns.pop();
+      save(turns);
+      renderAll();
+      if (!input.value) input.value = question;
       showError(e);
       busy = false;
       send.disabled = false;
