@@ -105,6 +105,21 @@ def test_unlisted_institution_points_to_the_listed_offices(service: ChatService)
     assert "@" not in response.answer
 
 
+def test_a_phone_number_the_documents_lack_is_not_replaced_by_another_contact(
+    service: ChatService,
+) -> None:
+    pasteur = ask(service, "Quel est le numéro de téléphone de l'Institut Pasteur ?")
+    assert pasteur.status == "no_answer"
+    assert pasteur.answer.startswith("Mes documents ne donnent pas de numéro de téléphone")
+    assert "nicolas.torno@pasteur.fr" in pasteur.answer  # what they do give, said as such
+    curie = ask(service, "What is the phone number of Institut Curie's technology transfer office?")
+    assert curie.status == "no_answer"
+    assert curie.answer.startswith("My documents give no phone number for Institut Curie")
+    inca = ask(service, "Quel est le numéro de téléphone de l'INCa ?")
+    assert inca.status == "answered"
+    assert "+33 (1) 41 10 50 00" in inca.answer
+
+
 def test_extractive_answer_quotes_sentences_not_chunks(service: ChatService) -> None:
     response = ask(service, "Quand l'INSERM a-t-il été fondé ?")
     assert response.status == "answered"

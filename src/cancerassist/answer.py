@@ -397,6 +397,13 @@ def _funding_value(record: Funding, language: Language, prompts: Prompts) -> str
 def render_no_answer(answer: FactAnswer | None, language: Language, prompts: Prompts) -> str:
     """The helpful "no answer" in the user's language: what is covered, what is available."""
     if answer is not None:
+        if answer.reason == "no_phone":
+            return prompts.say(
+                language,
+                "no_answer.phone",
+                entity=answer.entity or "",
+                other=", ".join(answer.suggestions) or "—",
+            )
         if answer.intent == "contact" and answer.suggestions:
             return prompts.say(language, "no_answer.contact", listed=", ".join(answer.suggestions))
         if answer.reason == "year_not_found" and answer.year:

@@ -49,7 +49,7 @@ Intent = Literal[
     "figure",
 ]
 Aggregate = Literal["value", "max", "min", "total", "trend", "list"]
-Reason = Literal["unknown_entity", "year_not_found", "range_incomplete", "no_facts"]
+Reason = Literal["unknown_entity", "year_not_found", "range_incomplete", "no_facts", "no_phone"]
 
 # Checked in order; the first that matches names the intent. Patterns run on folded text.
 _INTENTS: list[tuple[Intent, re.Pattern[str]]] = [
@@ -272,13 +272,23 @@ def _by_name(
     return FactAnswer(status="answered", intent=intent, facts=list(found), entity=names[0])
 
 
+_PHONE_ASKED = re.compile(r"phone|telephone|\btel\b|numero|appeler|\bcall\b")
+
+
 def _contact(question: str, store: FactStore) -> FactAnswer:
     contacts = [f for f in store.facts if isinstance(f, Contact)]
     found = _by_name(
         question, "contact", contacts, lambda c: c.organisation, lambda c: _contact_forms(c, store)
     )
-    listed = [c.organisation for c in contacts if c.purpose]
-    return found or _no_answer("contact", "unknown_entity", listed)
+    if found is None:
+        listed = [c.organisation for c in contacts if c.purpose]
+        return _no_answer("contact", "unknown_entity", listed)
+    records = [f for f in found.facts if isinstance(f, Contact)]
+    if _PHONE_ASKED.search(fold_accents(question).lower()) and not any(c.phone for c in records):
+        # Asked for a number the documents do not give: say so, and offer what they do give.
+        other = [x for c in records for x in (c.email, c.url) if x]
+        return _no_answer("contact", "no_phone", other, entity=found.entity)
+    return found
 
 
 def _year_filter(question: str) -> tuple[int | None, tuple[int, int] | None, int | None]:
