@@ -106,7 +106,7 @@ def server(workers: int = 1, env: dict[str, str] | None = None) -> Iterator[str]
         [sys.executable, "-m", *command],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "CANCERASSIST_RATE_LIMIT_PER_MINUTE": "0", **(env or {})},
+        env={**os.environ, **(env or {}), "CANCERASSIST_RATE_LIMIT_PER_MINUTE": "0"},
     )
     url = f"http://127.0.0.1:{port}"
     try:

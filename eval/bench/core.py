@@ -48,7 +48,7 @@ from common import (
 )
 
 from cancerassist.chat import ChatService
-from cancerassist.config import Settings
+from cancerassist.config import Settings, settings_env
 from cancerassist.embed import load_embedder
 from cancerassist.evaluate import BaselineSystem
 from cancerassist.index import BuildReport, load_index
@@ -154,7 +154,7 @@ def bench_latency(settings: Settings, questions: list[str]) -> list[str]:
         for stage, ms in response.timings_ms.items():
             stages.setdefault(stage, []).append(ms)
 
-    env = {"CANCERASSIST_INDEX_DIR": str(settings.index_dir)}
+    env = settings_env(settings)
     http: dict[str, list[float]] = {}
     for path in ("/api/chat", "/api/search"):
         with server(env=env) as url, httpx.Client(base_url=url, timeout=60) as client:
@@ -221,11 +221,11 @@ def _cells(values: list[float]) -> str:
 
 def bench_throughput(settings: Settings, questions: list[str]) -> list[str]:
     levels, requests, rows = [1, 4, 16, 64], 200, []
-    os.environ["CANCERASSIST_INDEX_DIR"] = str(settings.index_dir)
+    env = settings_env(settings)
     for workers in (1, 2):
         start = (workers - 1) * len(levels) * requests
         pool = questions[start : start + len(levels) * requests]
-        rows += load.measure(pool, levels, requests, seconds=30, workers=workers)
+        rows += load.measure(pool, levels, requests, seconds=30, workers=workers, env=env)
     return [
         "## Throughput of `/api/chat`",
         "",
@@ -281,7 +281,6 @@ def main() -> None:
         index_dir = Path(tmp) / "indexes"
         sections = bench_build(corpus, index_dir, args.builds)
         settings = Settings(corpus_dir=corpus, index_dir=index_dir, data_dir=Path(tmp) / "data")
-        os.environ["CANCERASSIST_DATA_DIR"] = str(settings.data_dir)
         embedder = load_embedder(settings.embedder, settings.embedding_model)
         pool = [
             *written_questions(),

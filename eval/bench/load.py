@@ -90,11 +90,17 @@ def row(workers: int, r: dict[str, float]) -> str:
 
 
 def measure(
-    pool: list[str], levels: list[int], requests: int, seconds: float, workers: int
+    pool: list[str],
+    levels: list[int],
+    requests: int,
+    *,
+    seconds: float,
+    workers: int,
+    env: dict[str, str] | None = None,
 ) -> list[str]:
     """One server, one row per level of concurrency; each level gets its own questions."""
     rows = []
-    with server(workers) as url:
+    with server(workers, env) as url:
         for n, clients in enumerate(levels):
             batch = pool[n * requests : (n + 1) * requests]
             rows.append(row(workers, asyncio.run(level(url, clients, batch, seconds))))
@@ -111,7 +117,7 @@ def main() -> None:
     args = parser.parse_args()
 
     pool = question_pool(args.requests * len(args.levels))
-    rows = measure(pool, args.levels, args.requests, args.seconds, args.workers)
+    rows = measure(pool, args.levels, args.requests, seconds=args.seconds, workers=args.workers)
     command = (
         f"python eval/bench/load.py --levels {' '.join(map(str, args.levels))} "
         f"--requests {args.requests} --workers {args.workers}"

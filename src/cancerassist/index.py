@@ -440,8 +440,11 @@ def check_build(build_dir: Path, embedder: Embedder | None = None) -> Manifest:
     return manifest
 
 
-def good_build(index_dir: Path, embedder: Embedder | None = None) -> tuple[Path, str | None]:
-    """The build to serve and, if it is not the one ``CURRENT`` names, why that one was refused.
+def good_build(
+    index_dir: Path, embedder: Embedder | None = None
+) -> tuple[Path, Manifest, str | None]:
+    """The build to serve, its manifest and, if it is not the build ``CURRENT`` names, why that
+    one was refused.
 
     A damaged or mismatched current build must not take the service down while an older
     complete build is still good: the newest such build is used, and the reason is reported.
@@ -449,8 +452,7 @@ def good_build(index_dir: Path, embedder: Embedder | None = None) -> tuple[Path,
     pointer = index_dir / CURRENT
     try:
         current = current_build(index_dir)
-        check_build(current, embedder)
-        return current, None
+        return current, check_build(current, embedder), None
     except IndexUnavailableError as refused:
         if not pointer.exists():
             raise
@@ -459,17 +461,17 @@ def good_build(index_dir: Path, embedder: Embedder | None = None) -> tuple[Path,
             if candidate.name == named:
                 continue
             try:
-                check_build(candidate, embedder)
+                manifest = check_build(candidate, embedder)
             except IndexUnavailableError:
                 continue
             log.warning("%s; serving the previous good build %s", refused, candidate.name)
-            return candidate, str(refused)
+            return candidate, manifest, str(refused)
         raise
 
 
 def load_facts(index_dir: Path) -> FactStore:
     """The fact store of the build in service (see :func:`good_build`)."""
-    build_dir, _ = good_build(index_dir)
+    build_dir, _, _ = good_build(index_dir)
     return FactStore.model_validate_json((build_dir / FACTS).read_text(encoding="utf-8"))
 
 
@@ -481,8 +483,7 @@ def load_index(
     import bm25s
     import faiss
 
-    build_dir, refused = good_build(index_dir, embedder)
-    manifest = read_manifest(build_dir)
+    build_dir, manifest, refused = good_build(index_dir, embedder)
     with (build_dir / CHUNKS).open(encoding="utf-8") as f:
         chunks = [Chunk.model_validate_json(line) for line in f]
     with (build_dir / DOCUMENTS).open(encoding="utf-8") as f:
