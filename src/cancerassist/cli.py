@@ -246,6 +246,7 @@ def serve(
         log_level="info",
         access_log=False,
         log_config=log_config,
+        http="api.server:NoDelayH11Protocol",
     )
 
 
