@@ -119,9 +119,8 @@ def test_slow_answer_times_out_with_504(
         llm = OpenAILikeLLM(base_url=stub.url, model="stub", api_key="x", timeout_s=30)
         service = ChatService(settings=settings, index=search_index, embedder=embedder, llm=llm)
         with TestClient(create_app(settings, service)) as client:
-            started = time.monotonic()
+            # Without the timeout the stub's answer would come back, 200, after 4 s.
             reply = client.post("/api/chat", json=QUESTION, headers={"Accept-Language": "en"})
-            elapsed = time.monotonic() - started
             assert reply.status_code == 504
             assert reply.json() == {
                 "error": {
@@ -130,7 +129,6 @@ def test_slow_answer_times_out_with_504(
                     "your question is not lost.",
                 }
             }
-            assert elapsed < 3.5
             assert client.get("/healthz").status_code == 200
 
 
