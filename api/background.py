@@ -1,14 +1,19 @@
-"""Serve an app under uvicorn in a background thread, on a free 127.0.0.1 port: for tests and
-benchmarks that must talk to a real server."""
+"""Real servers on a free 127.0.0.1 port, for tests and benchmarks: an app under uvicorn in a
+background thread, or ``cancerassist serve`` in its own process, as deployed."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import IO, Any
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -37,3 +42,38 @@ def serving(app: FastAPI, timeout_s: float = 120) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+@contextmanager
+def serve_process(
+    env: dict[str, str],
+    workers: int = 1,
+    output: IO[Any] | int = subprocess.DEVNULL,
+    timeout_s: float = 180,
+) -> Iterator[str]:
+    """``cancerassist serve`` in its own process, ``env`` added to this process's environment,
+    its output to ``output``; yields the base URL once ``/readyz`` answers."""
+    port = free_port()
+    command = ["cancerassist", "serve", "--port", str(port), "--workers", str(workers)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", *command],
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **env},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"cancerassist serve did not start (exit {process.poll()})")
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-from api.background import free_port
+from api.background import serve_process
 from api.main import create_app
 from fastapi.testclient import TestClient
 
@@ -134,38 +131,16 @@ def test_slow_answer_times_out_with_504(
 
 def test_served_questions_are_not_logged(settings: Settings, tmp_path: Path) -> None:
     """``cancerassist serve`` as deployed: its log has one line per request, no question."""
-    port = free_port()
     log = tmp_path / "serve.log"
     env = {
-        **os.environ,
         "CANCERASSIST_INDEX_DIR": str(settings.index_dir),
         "CANCERASSIST_DATA_DIR": str(tmp_path / "data"),
     }
     secret = "Qui contacter pour la valorisation à l'Institut Curie, dossier 7f3a9c ?"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "cancerassist", "serve", "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    assert server.poll() is None, log.read_text()
-                    assert time.monotonic() < deadline, "the server did not start"
-                    time.sleep(0.3)
-            chat = {"messages": [{"role": "user", "content": secret}]}
-            assert httpx.post(f"{url}/api/chat", json=chat, timeout=60).status_code == 200
-            assert httpx.get(f"{url}/api/search", params={"q": secret}).status_code == 200
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with log.open("w") as out, serve_process(env, output=out) as url:
+        chat = {"messages": [{"role": "user", "content": secret}]}
+        assert httpx.post(f"{url}/api/chat", json=chat, timeout=60).status_code == 200
+        assert httpx.get(f"{url}/api/search", params={"q": secret}).status_code == 200
     text = log.read_text(encoding="utf-8")
     assert "7f3a9c" not in text
     assert re.search(r"[0-9a-f]{12} POST /api/chat 200 [0-9.]+ms", text), text

@@ -11,17 +11,13 @@ import json
 import os
 import platform
 import random
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import numpy as np
-from api.background import free_port
+from api.background import serve_process
 
 from cancerassist.index import SearchIndex
 from cancerassist.models import Contact, Funding, Person
@@ -98,29 +94,8 @@ def distinct(pool: list[str], count: int) -> list[str]:
 
 @contextmanager
 def server(workers: int = 1, env: dict[str, str] | None = None) -> Iterator[str]:
-    """``cancerassist serve`` in its own process on a free 127.0.0.1 port, without the rate
-    limit (the benchmarks measure below it); yields the base URL once /readyz answers."""
-    port = free_port()
-    command = ["cancerassist", "serve", "--port", str(port), "--workers", str(workers)]
-    process = subprocess.Popen(
-        [sys.executable, "-m", *command],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, **(env or {}), "CANCERASSIST_RATE_LIMIT_PER_MINUTE": "0"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise SystemExit("the server did not start")
-            time.sleep(0.3)
+    """``cancerassist serve`` in its own process, without the rate limit (the benchmarks measure
+    below it); yields the base URL once it is ready."""
+    unlimited = {**(env or {}), "CANCERASSIST_RATE_LIMIT_PER_MINUTE": "0"}
+    with serve_process(unlimited, workers) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
