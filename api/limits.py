@@ -70,6 +70,11 @@ def client_language(headers: Any) -> Language:
     return "en" if accepted.startswith("en") else "fr"
 
 
+def _headers(scope: Scope) -> dict[str, str]:
+    """A raw ASGI request's headers, by lower-case name."""
+    return {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+
+
 def error_body(
     prompts: Prompts, language: Language, code: str, details: Any = None, **values: Any
 ) -> dict[str, Any]:
@@ -120,7 +125,7 @@ class Timeout:
             return
         # The work in the thread pool cannot be interrupted; its result is dropped.
         handler.cancel()
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        headers = _headers(scope)
         seconds = f"{self.seconds:g}"
         body = error_body(self.prompts, client_language(headers), "timeout", seconds=seconds)
         await JSONResponse(body, status_code=504)(scope, _no_receive, send)
@@ -136,7 +141,7 @@ class BodyLimit:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
             return
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        headers = _headers(scope)
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.limit:
             await self._refuse(scope, send, headers)
