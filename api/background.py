@@ -17,6 +17,9 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from api.server import server_options
+from cancerassist.config import Settings
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -26,10 +29,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app: FastAPI, timeout_s: float = 120) -> Iterator[str]:
-    """``app`` served for the duration of the block; yields its base URL."""
+def serving(
+    app: FastAPI, settings: Settings | None = None, timeout_s: float = 120
+) -> Iterator[str]:
+    """``app`` served for the duration of the block as ``cancerassist serve`` would with
+    ``settings``; yields its base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    options = server_options(settings or Settings())
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout_s

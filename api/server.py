@@ -1,11 +1,25 @@
-"""The HTTP protocol ``cancerassist serve`` gives uvicorn."""
+"""How uvicorn serves the app: the options ``cancerassist serve`` and the test servers share,
+and the HTTP protocol they use."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
+from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from cancerassist.config import Settings
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for ``uvicorn.run`` or ``uvicorn.Config``."""
+    return {
+        "http": "api.server:NoDelayH11Protocol",
+        "timeout_keep_alive": settings.keep_alive_s,
+        # uvicorn's access log would print query strings (questions); ours logs path and status.
+        "access_log": False,
+    }
 
 
 class NoDelayH11Protocol(H11Protocol):

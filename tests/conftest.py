@@ -95,5 +95,5 @@ def client(api_settings: Settings, service: ChatService) -> Iterator[TestClient]
 @pytest.fixture(scope="session")
 def live_url(api_settings: Settings, service: ChatService) -> Iterator[str]:
     """The API under a real uvicorn on 127.0.0.1."""
-    with serving(create_app(api_settings, service)) as url:
+    with serving(create_app(api_settings, service), api_settings) as url:
         yield url

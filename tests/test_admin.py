@@ -108,7 +108,10 @@ def test_reindex_swaps_the_new_build_in_while_serving(
     service = ChatService(settings=admin_settings, index=index, embedder=embedder)
     new = {"q": "programme Zéphyr bourses de mobilité", "k": "1"}
     steady = "Qui contacter pour la valorisation à l'Institut Curie ?"
-    with serving(create_app(admin_settings, service)) as url, httpx.Client(base_url=url) as http:
+    with (
+        serving(create_app(admin_settings, service), admin_settings) as url,
+        httpx.Client(base_url=url) as http,
+    ):
         before = http.get("/readyz").json()["build_id"]
         hit = http.get("/api/search", params=new).json()["hits"][0]["chunk"]
         assert "Zéphyr" not in hit["text"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import http.client
 import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from api.background import serve_process
@@ -145,3 +147,33 @@ def test_served_questions_are_not_logged(settings: Settings, tmp_path: Path) -> 
     assert "7f3a9c" not in text
     assert re.search(r"[0-9a-f]{12} POST /api/chat 200 [0-9.]+ms", text), text
     assert re.search(r"[0-9a-f]{12} GET /api/search 200 [0-9.]+ms", text), text
+
+
+def test_served_idle_connections_stay_open_for_keep_alive_s(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A client reusing an idle connection is answered as long as the server keeps it, so the
+    setting must outlast clients' own pools (a request sent as the server closes is lost)."""
+    env = {
+        "CANCERASSIST_INDEX_DIR": str(settings.index_dir),
+        "CANCERASSIST_DATA_DIR": str(tmp_path / "data"),
+        "CANCERASSIST_KEEP_ALIVE_S": "2",
+    }
+    with serve_process(env) as url:
+        address = urlsplit(url)
+        connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=30)
+        for idle_s in (0, 1):
+            time.sleep(idle_s)
+            connection.request("GET", "/healthz")
+            assert connection.getresponse().read(), f"no answer after {idle_s} s idle"
+        sock = connection.sock
+        # uvicorn's own default would keep it open 5 s.
+        time.sleep(3.5)
+        sock.setblocking(False)
+        try:
+            closed = sock.recv(1) == b""
+        except BlockingIOError:  # nothing to read: the connection is still open
+            closed = False
+        assert closed, "still open 3.5 s after the keep-alive of 2 s"
+        connection.close()
+    assert Settings.model_fields["keep_alive_s"].default > httpx.Limits().keepalive_expiry

