@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -142,6 +143,22 @@ def test_reindex_swaps_the_new_build_in_while_serving(
         hit = http.get("/api/search", params=new).json()["hits"][0]["chunk"]
         assert "Le programme Zéphyr finance douze bourses" in hit["text"]
         assert ask(http, steady)["answer"] == steady_before
+
+
+def test_reindex_waits_for_a_build_started_by_hand(
+    admin_client: TestClient, admin_settings: Settings
+) -> None:
+    auth = {"Authorization": f"Bearer {KEY}"}
+    before = admin_client.get("/readyz").json()["build_id"]
+    rebuilder = admin_client.app.state.rebuilder  # type: ignore[attr-defined]
+    with (admin_settings.index_dir / ".build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # as `cancerassist index` run by hand holds it
+        assert admin_client.post("/api/admin/reindex", headers=auth).status_code == 202
+        waiting = rebuilder.wait(timeout=5)
+        assert waiting.status == "running", waiting.error
+    job = rebuilder.wait(timeout=120)
+    assert job.status == "succeeded", job.error
+    assert admin_client.get("/readyz").json()["build_id"] == job.report.build_id != before
 
 
 def test_failed_reindex_is_reported_and_the_old_build_keeps_serving(

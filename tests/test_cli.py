@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
 import os
@@ -69,6 +70,16 @@ def test_index_reports_problems_and_builds(
     assert out.returncode == 0, out.stderr
     assert "empty.md: empty: no text to index" in out.stderr
     assert "1 documents" in out.stdout
+
+
+def test_index_while_another_build_runs_waits_then_says_so(scratch_settings: Settings) -> None:
+    with (scratch_settings.index_dir / ".build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # as a build in another process holds it
+        out = run_cli(scratch_settings, "index", "--no-progress", "--wait", "0.5")
+    assert out.returncode == 1
+    assert "another build of" in out.stderr
+    assert "is running (waited 0.5 s)" in out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def test_search_without_an_index_says_what_to_do(tmp_path: Path) -> None:

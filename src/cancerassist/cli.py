@@ -60,11 +60,17 @@ def index(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the build report as JSON.")
     ] = False,
+    wait: Annotated[
+        float,
+        typer.Option(min=0, help="Seconds to wait for a build already running (0: fail at once)."),
+    ] = 0,
 ) -> None:
     """Build or update the index from the corpus (unchanged chunks are not re-embedded)."""
     settings = get_settings()
     try:
-        report = build_index(settings, _embedder(settings), progress=progress and not as_json)
+        report = build_index(
+            settings, _embedder(settings), progress=progress and not as_json, wait_s=wait
+        )
     except IndexUnavailableError as exc:
         raise _fail(str(exc)) from exc
     if as_json:

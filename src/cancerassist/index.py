@@ -223,13 +223,21 @@ def make_bm25(chunks: list[Chunk]) -> Any:
 
 
 @contextmanager
-def _build_lock(index_dir: Path) -> Iterator[None]:
+def _build_lock(index_dir: Path, wait_s: float) -> Iterator[None]:
     index_dir.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_s
     with (index_dir / ".build.lock").open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise IndexUnavailableError(f"another build of {index_dir} is running") from exc
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError as exc:
+                if time.monotonic() >= deadline:
+                    waited = f" (waited {wait_s:g} s)" if wait_s else ""
+                    raise IndexUnavailableError(
+                        f"another build of {index_dir} is running{waited}"
+                    ) from exc
+                time.sleep(0.2)
         yield
 
 
@@ -266,13 +274,18 @@ def _write_jsonl(path: Path, records: list[Chunk] | list[SourceDocument]) -> Non
             f.write(record.model_dump_json() + "\n")
 
 
-def build_index(settings: Settings, embedder: Embedder, progress: bool = False) -> BuildReport:
-    """Read the corpus, chunk, embed what changed, and publish a new build atomically."""
+def build_index(
+    settings: Settings, embedder: Embedder, progress: bool = False, wait_s: float = 0
+) -> BuildReport:
+    """Read the corpus, chunk, embed what changed, and publish a new build atomically.
+
+    A build already running on the same index directory is waited for up to ``wait_s``
+    seconds; this one then reuses its vectors."""
     import faiss
 
     index_dir = settings.index_dir
     timings: dict[str, float] = {}
-    with _build_lock(index_dir):
+    with _build_lock(index_dir, wait_s):
         builds = index_dir / BUILDS
         builds.mkdir(parents=True, exist_ok=True)
         for stale in builds.glob(".*.partial"):
@@ -530,9 +543,15 @@ class Rebuilder:
         job = rebuilder.start()  # None if a build is already running
     """
 
-    def __init__(self, settings: Settings, on_built: Callable[[BuildReport], object]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        on_built: Callable[[BuildReport], object],
+        wait_s: float = 600,
+    ) -> None:
         self.settings = settings
         self.on_built = on_built
+        self.wait_s = wait_s
         self.job: BuildJob | None = None
         self._lock = threading.Lock()
         self._done = threading.Event()
@@ -556,6 +575,8 @@ class Rebuilder:
 
     def _run(self, job: BuildJob) -> None:
         command = ["nice", "-n", "10", sys.executable, "-m", "cancerassist", "index", "--json"]
+        # A build started by hand is finished first rather than failing the job.
+        command += ["--wait", str(self.wait_s)]
         update: dict[str, Any]
         try:
             done = subprocess.run(
