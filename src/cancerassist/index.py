@@ -489,7 +489,9 @@ def load_facts(index_dir: Path) -> FactStore:
 
 
 def load_index(
-    index_dir: Path, embedder: Embedder, hnsw_ef_search: int = Settings().hnsw_ef_search
+    index_dir: Path,
+    embedder: Embedder,
+    hnsw_ef_search: int = Settings.model_fields["hnsw_ef_search"].default,
 ) -> SearchIndex:
     """Load the build named by ``CURRENT``, refusing one made by another model or altered, in
     which case the newest good previous build is served (``SearchIndex.refused`` says why)."""
