@@ -16,12 +16,13 @@ from cancerassist.index import BuildReport
 
 
 def run_cli(
-    settings: Settings, *args: str, stdin: str | None = None
+    settings: Settings, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "CANCERASSIST_CORPUS_DIR": str(settings.corpus_dir),
         "CANCERASSIST_INDEX_DIR": str(settings.index_dir),
+        **(env or {}),
     }
     return subprocess.run(
         [sys.executable, "-m", "cancerassist", *args],
@@ -80,6 +81,22 @@ def test_index_while_another_build_runs_waits_then_says_so(scratch_settings: Set
     assert "another build of" in out.stderr
     assert "is running (waited 0.5 s)" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_invalid_settings_are_named_without_a_traceback(settings: Settings) -> None:
+    for env, expected in (
+        ({"CANCERASSIST_PORT": "70000"}, "CANCERASSIST_PORT: Input should be less than or equal"),
+        (
+            {"CANCERASSIST_ENVIRONMENT": "production", "CANCERASSIST_CORS_ORIGINS": '["*"]'},
+            "CANCERASSIST_CORS_ORIGINS must list the sites that embed the widget in production",
+        ),
+        ({"CANCERASSIST_CORS_ORIGINS": "https://a.example"}, 'field "cors_origins"'),
+    ):
+        out = run_cli(settings, "search", "x", env=env)
+        assert out.returncode == 1, env
+        assert "error: invalid settings: " in out.stderr
+        assert expected in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr
 
 
 def test_search_without_an_index_says_what_to_do(tmp_path: Path) -> None:

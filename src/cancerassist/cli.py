@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.table import Table
 
@@ -37,6 +39,24 @@ errors = Console(stderr=True, soft_wrap=True)  # one line per message, for scrip
 def _fail(message: str) -> typer.Exit:
     errors.print(f"[bold red]error:[/] {message}")
     return typer.Exit(code=1)
+
+
+@app.callback()
+def _check_settings() -> None:
+    # Settings come from the environment, which the user wrote: say which one is wrong, once,
+    # before any command, rather than a traceback from wherever they are first read.
+    try:
+        get_settings()
+    except ValidationError as exc:
+        problems = [
+            f"CANCERASSIST_{str(e['loc'][0]).upper()}: {e['msg']}"
+            if e["loc"]
+            else e["msg"].removeprefix("Value error, ")
+            for e in exc.errors()
+        ]
+        raise _fail("invalid settings: " + "; ".join(problems)) from exc
+    except SettingsError as exc:  # a value that is not the JSON its field needs
+        raise _fail(f'invalid settings: {exc} (lists are JSON, e.g. ["a", "b"])') from exc
 
 
 def _embedder(settings: Settings) -> Embedder:
