@@ -47,7 +47,7 @@ def test_gold_set_is_complete_and_grounded() -> None:
     ):
         assert categories[needed] >= 5, needed
     assert {i.language for i in items} == {"fr", "en"}
-    assert {i.split for i in items} == {"dev", "heldout"}
+    assert {i.split for i in items} == {"dev", "test"}
     assert sum(len(i.turns) > 1 for i in items) >= 5
     for item in items:
         if item.gold:

@@ -302,7 +302,7 @@ def feedback_export(
 
 class SplitName(enum.StrEnum):
     dev = "dev"
-    heldout = "heldout"
+    test = "test"
     all = "all"
 
 

@@ -32,10 +32,10 @@ from pydantic import BaseModel
 from cancerassist.amounts import find_amounts
 from cancerassist.embed import as_llama_index
 from cancerassist.llm import unsupported_claims
-from cancerassist.models import ChatMessage, ChatRequest, Citation, SourceDocument
+from cancerassist.models import ChatMessage, ChatRequest, Citation, Language, SourceDocument
 from cancerassist.text import detect_language, fold_accents
 
-Split = Literal["dev", "heldout", "all"]
+Split = Literal["dev", "test", "all"]
 MAX_ANSWER_CHARS = 600
 RETRIEVAL_METRICS = ("hit_rate@1", "hit_rate@3", "hit_rate@5", "mrr@10", "ndcg@10")
 
@@ -54,7 +54,7 @@ class Gold(BaseModel):
 
 class GoldItem(BaseModel):
     id: str
-    split: Literal["dev", "heldout"]
+    split: Literal["dev", "test"]
     category: str
     language: Literal["fr", "en"]
     turns: list[str]
@@ -161,6 +161,20 @@ def is_correct(item: GoldItem, reply: SystemAnswer) -> bool:
             reply.answer, Expected(must_not=item.expected.must_not)
         )
     return reply.status == "answered" and contains_expected(reply.answer, item.expected)
+
+
+_QUOTED = re.compile(r"«[^»]*»|“[^”]*”|\"[^\"]*\"")
+
+
+def answer_language(answer: str, default: Language) -> Language:
+    """The language the answer is written in, read from its text (not from the response's
+    field): what the assistant says around a marked quotation, or the whole text when it is
+    nothing but quotes, so a bare quote in the other language counts as the other language.
+    Text with no cue of either language (an e-mail address alone) counts as ``default``."""
+    own = _QUOTED.sub(" ", answer)
+    if sum(c.isalpha() for c in own) < 12:
+        own = answer
+    return detect_language(own, default)
 
 
 def is_exact(question: str, reply: SystemAnswer) -> bool:
@@ -368,7 +382,7 @@ def evaluate_system(
                 if not item.no_answer
                 else reply.status == "no_answer",
                 exact=is_exact(item.turns[-1], reply),
-                language_ok=reply.language == item.language,
+                language_ok=answer_language(reply.answer, item.language) == item.language,
                 cited_ok=is_cited(item, reply, documents),
                 latency_ms=reply.latency_ms,
                 retrieved=retrieved,
