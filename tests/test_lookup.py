@@ -6,15 +6,17 @@ from decimal import Decimal
 
 import pytest
 
+from cancerassist.analysis import detect_operation
 from cancerassist.index import SearchIndex
-from cancerassist.lookup import FactAnswer, detect_intent, lookup
+from cancerassist.lookup import FactAnswer, Intent, lookup
 from cancerassist.models import Contact, Funding, PartnerRole, Person
 
 
-def ask(search_index: SearchIndex, question: str) -> FactAnswer:
-    answer = lookup(question, search_index.facts)
-    assert answer is not None, question
-    return answer
+def ask(search_index: SearchIndex, question: str, intent: Intent = "funding") -> FactAnswer:
+    """The fact store's answer to ``question`` read as an ``intent`` question (routing is
+    tested in test_analysis and test_chat)."""
+    operation = detect_operation(question)
+    return lookup(question, search_index.facts, intent, operation.operation if operation else None)
 
 
 def test_region_grant_for_a_year(search_index: SearchIndex) -> None:
@@ -81,7 +83,7 @@ def test_total_over_years_partly_missing_is_refused(search_index: SearchIndex) -
     ],
 )
 def test_contacts_match_tolerantly(search_index: SearchIndex, question: str, email: str) -> None:
-    answer = ask(search_index, question)
+    answer = ask(search_index, question, "contact")
     assert answer.status == "answered"
     assert [c.email for c in answer.facts if isinstance(c, Contact)] == [email]
 
@@ -95,43 +97,45 @@ def test_contacts_match_tolerantly(search_index: SearchIndex, question: str, ema
     ],
 )
 def test_unknown_institution_gets_no_contact(search_index: SearchIndex, question: str) -> None:
-    answer = ask(search_index, question)
+    answer = ask(search_index, question, "contact")
     assert (answer.status, answer.reason) == ("no_answer", "unknown_entity")
     assert "Institut Curie" in answer.suggestions
 
 
 def test_inca_phone_and_address(search_index: SearchIndex) -> None:
-    (contact,) = ask(search_index, "What is INCa's phone number?").facts
+    (contact,) = ask(search_index, "What is INCa's phone number?", "contact").facts
     assert isinstance(contact, Contact)
     assert contact.phone == "+33141105000"
 
 
 def test_project_questions(search_index: SearchIndex) -> None:
-    coordinator = ask(search_index, "Who coordinates BONENET?")
+    coordinator = ask(search_index, "Who coordinates BONENET?", "coordinator")
     roles = [f for f in coordinator.facts if isinstance(f, PartnerRole)]
     assert [r.organisation for r in roles] == ["Université Claude Bernard Lyon 1"]
     assert [p.name for p in coordinator.facts if isinstance(p, Person)] == ["Philippe CLEZARDIN"]
-    partners = ask(search_index, "Quels sont les partenaires du projet BONE-NET ?")
+    partners = ask(search_index, "Quels sont les partenaires du projet BONE-NET ?", "partners")
     assert len(partners.facts) == 9
     budget = ask(search_index, "What was BONE-NET's total budget?")
     assert budget.value_eur == Decimal("3263864")
-    (project,) = ask(search_index, "Quelle est la durée de BONE-NET ?").facts
+    (project,) = ask(search_index, "Quelle est la durée de BONE-NET ?", "project").facts
     assert "Durée : 2011-2015" in project.provenance.quote
 
 
 def test_roles_people_biobanks(search_index: SearchIndex) -> None:
-    (lip,) = ask(search_index, "What is the role of LIP?").facts
+    (lip,) = ask(search_index, "What is the role of LIP?", "role").facts
     assert isinstance(lip, PartnerRole)
     assert lip.role == "third_party"
-    assert ask(search_index, "Quel est le rôle de l'équipe UMRS 945 ?").entity == "UMRS 945"
+    assert ask(search_index, "Quel est le rôle de l'équipe UMRS 945 ?", "role").entity == "UMRS 945"
     assert (
-        ask(search_index, "Who is Marc Billaud?")
+        ask(search_index, "Who is Marc Billaud?", "person")
         .facts[0]
         .provenance.quote.startswith("• Marc Billaud")
     )
-    bank = ask(search_index, "Qui est responsable de la tumorothèque de l'hôpital Foch ?")
+    bank = ask(
+        search_index, "Qui est responsable de la tumorothèque de l'hôpital Foch ?", "biobank"
+    )
     assert bank.entity == "TUMOROTHEQUE HOPITAL FOCH"
-    axis = ask(search_index, "Qui coordonne l'axe 2 ?")
+    axis = ask(search_index, "Qui coordonne l'axe 2 ?", "coordinator")
     assert {p.name for p in axis.facts if isinstance(p, Person)} == {
         "Jessica Zucman-Rossi",
         "Michaela Fontenay",
@@ -139,6 +143,8 @@ def test_roles_people_biobanks(search_index: SearchIndex) -> None:
 
 
 def test_unknown_person_and_other_questions(search_index: SearchIndex) -> None:
-    assert ask(search_index, "Who is the CEO of Sanofi?").status == "no_answer"
-    assert detect_intent("recette de la tarte tatin") is None
-    assert lookup("What are the missions of the Cancéropôles?", search_index.facts) is None
+    assert ask(search_index, "Who is the CEO of Sanofi?", "person").status == "no_answer"
+    # A route tried on a question of another kind answers nothing rather than something.
+    for intent in ("contact", "funding", "coordinator", "partners", "project", "biobank"):
+        answer = ask(search_index, "What are the missions of the Cancéropôles?", intent)
+        assert answer.status == "no_answer", intent

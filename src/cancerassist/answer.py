@@ -148,21 +148,50 @@ def _partner_lines(answer: FactAnswer, language: Language, prompts: Prompts) -> 
         for r in roles
     ]
     partners = _join(names, language, prompts)
-    return [prompts.say(language, "project.partners", project=roles[0].project, partners=partners)]
+    project = answer.entity or roles[0].project
+    if answer.aggregate == "membership":
+        if answer.reason == "not_member":
+            return [prompts.say(language, "project.member_no", project=project, partners=partners)]
+        return [prompts.say(language, "project.member_yes", project=project, organisation=names[0])]
+    if answer.aggregate == "count":
+        return [
+            prompts.say(
+                language,
+                "project.partner_count",
+                project=project,
+                count=len(roles),
+                partners=partners,
+            )
+        ]
+    return [prompts.say(language, "project.partners", project=project, partners=partners)]
 
 
 def _role_lines(answer: FactAnswer, language: Language, prompts: Prompts) -> list[str]:
     return [
-        prompts.say(
+        _quoted(
+            prompts,
             language,
             "project.role",
+            "description",
+            r.description or "",
             organisation=r.organisation,
             project=r.project,
-            description=r.description,
         )
         for r in answer.facts
         if isinstance(r, PartnerRole)
     ]
+
+
+def _quoted(
+    prompts: Prompts, language: Language, key: str, field: str, text: str, **values: Any
+) -> str:
+    """A template around words taken from a document: marked as a quote, with its language
+    named, when they are in the other language (no translation is invented)."""
+    text_language = detect_language(text, language) if len(text) > 30 else language
+    if text_language == language:
+        return prompts.say(language, key, **values, **{field: text})
+    name = prompts.say(language, f"language.name_{text_language}")
+    return prompts.say(language, f"{key}_quoted", lang_name=name, **values, **{field: text})
 
 
 def _person_lines(answer: FactAnswer, language: Language, prompts: Prompts) -> list[str]:
@@ -174,7 +203,7 @@ def _person_lines(answer: FactAnswer, language: Language, prompts: Prompts) -> l
             )
         ]
     return [
-        prompts.say(language, "person.about", name=p.name, details=_person_details(p))
+        _quoted(prompts, language, "person.about", "details", _person_details(p), name=p.name)
         for p in people
     ]
 
@@ -299,69 +328,92 @@ def _coordinator_lines(facts: list[Fact], language: Language, prompts: Prompts) 
 
 
 def _funding_text(answer: FactAnswer, language: Language, prompts: Prompts) -> str:
-    say = prompts.say
     records = [f for f in answer.facts if isinstance(f, Funding)]
-    first = records[0]
-    funder = first.funder or first.recipient or ""
-    amount = format_amount(answer.value_eur, language) if answer.value_eur is not None else ""
-    if answer.aggregate in ("max", "min"):
-        span = answer.years
-        range_text = say(language, "funding.range", first=span[0], last=span[1]) if span else ""
-        return say(
-            language,
-            f"funding.{answer.aggregate}",
-            funder=funder,
-            range=range_text,
-            amount=amount,
-            year=answer.year,
-        )
-    if answer.aggregate == "total":
-        first_year, last_year = answer.years or (0, 0)
-        return say(
-            language,
-            "funding.total",
-            funder=funder,
-            amount=amount,
-            first=first_year,
-            last=last_year,
-        )
     series = "; ".join(
         f"{r.year} : {format_amount(r.amount_eur, language)}"
         if language == "fr"
         else f"{r.year}: {format_amount(r.amount_eur, language)}"
         for r in records
     )
+    if answer.aggregate in ("max", "min", "total", "average"):
+        return _summary_text(answer, records, series, language, prompts)
+    funder = records[0].funder or records[0].recipient or ""
+    if answer.aggregate in ("increase", "decrease", "difference"):
+        values = _change_values(records[0], records[-1], language)
+        if answer.aggregate == "difference":
+            direction = _direction(records, language, prompts)
+            return prompts.say(
+                language, "funding.difference", funder=funder, direction=direction, **values
+            )
+        return prompts.say(language, f"funding.{answer.aggregate}", funder=funder, **values)
     if answer.aggregate == "trend":
+        first, last = answer.years or (0, 0)
         direction = _direction(records, language, prompts)
-        first_year, last_year = answer.years or (0, 0)
-        return say(
-            language,
-            "funding.trend",
-            funder=funder,
-            first=first_year,
-            last=last_year,
-            series=series,
+        return prompts.say(
+            language, "funding.trend", funder=funder, first=first, last=last, series=series,
             direction=direction,
-        )
+        )  # fmt: skip
     if answer.aggregate == "list" and len(records) > 1 and all(r.year for r in records):
-        return say(language, "funding.list", funder=funder, series=series)
+        return prompts.say(language, "funding.list", funder=funder, series=series)
     return " ".join(_funding_value(r, language, prompts) for r in records)
 
 
-def _direction(records: list[Funding], language: Language, prompts: Prompts) -> str:
-    start, end = records[0], records[-1]
-    if end.amount_eur > start.amount_eur:
-        return prompts.say(language, "funding.trend_up")
-    if end.amount_eur < start.amount_eur:
+def _summary_text(
+    answer: FactAnswer, records: list[Funding], series: str, language: Language, prompts: Prompts
+) -> str:
+    """Highest, lowest, total or average of a series, with the figures it used."""
+    assert answer.value_eur is not None
+    funder = records[0].funder or records[0].recipient or ""
+    amount = format_amount(answer.value_eur, language)
+    first, last = answer.years or (0, 0)
+    if answer.aggregate in ("max", "min"):
+        span = answer.years
+        range_text = prompts.say(language, "funding.range", first=first, last=last) if span else ""
         return prompts.say(
-            language,
-            "funding.trend_down",
-            first=start.year,
-            last=end.year,
-            first_amount=format_amount(start.amount_eur, language),
-            last_amount=format_amount(end.amount_eur, language),
+            language, f"funding.{answer.aggregate}", funder=funder, range=range_text,
+            amount=amount, year=answer.year,
+        )  # fmt: skip
+    if answer.aggregate == "total":
+        total = prompts.say(
+            language, "funding.total", funder=funder, amount=amount, first=first, last=last
         )
-    return prompts.say(language, "funding.trend_flat")
+        return prompts.say(language, "funding.total_series", total=total, series=series)
+    millions = (answer.value_eur / 1_000_000).quantize(Decimal("0.001")) * 1_000_000
+    return prompts.say(
+        language,
+        "funding.average",
+        funder=funder,
+        amount=format_amount(answer.value_eur.quantize(Decimal(1)), language),
+        approx=format_amount(millions, language),
+        first=first,
+        last=last,
+        total=format_amount(sum((r.amount_eur for r in records), Decimal(0)), language),
+        count=len(records),
+        series=series,
+    )
+
+
+def _change_values(before: Funding, after: Funding, language: Language) -> dict[str, object]:
+    return {
+        "first": before.year,
+        "last": after.year,
+        "first_amount": format_amount(before.amount_eur, language),
+        "last_amount": format_amount(after.amount_eur, language),
+        "change": format_amount(abs(after.amount_eur - before.amount_eur), language),
+    }
+
+
+def _direction(records: list[Funding], language: Language, prompts: Prompts) -> str:
+    """Up, down or the same from the first record to the last, by how much, with both figures."""
+    start, end = records[0], records[-1]
+    key = (
+        "trend_up"
+        if end.amount_eur > start.amount_eur
+        else "trend_down"
+        if end.amount_eur < start.amount_eur
+        else "trend_flat"
+    )
+    return prompts.say(language, f"funding.{key}", **_change_values(start, end, language))
 
 
 def _funding_value(record: Funding, language: Language, prompts: Prompts) -> str:
@@ -542,6 +594,12 @@ def extractive_answer(
     chosen.sort(key=lambda e: e.start)
     start, end = chosen[0].start, chosen[-1].end
     quote = re.sub(r"\s+", " ", best.chunk.text[start:end]).strip()
+    items: list[str] = []
+    source_end = source_offset(best.chunk, end - 1) + 1
+    if quote.endswith(":"):
+        # A lead-in ("… a défini 8 réseaux thématiques :"): the answer is the list after it.
+        items, source_end = _list_after(documents[best.chunk.doc_id].text, source_end)
+        quote = shorten_quote(f"{quote} {'; '.join(items)}") if items else quote
     quote_language = (
         detect_language(quote, best.chunk.language) if len(quote) > 40 else best.chunk.language
     )
@@ -556,7 +614,39 @@ def extractive_answer(
             title=best.chunk.title,
             quote=quote,
         )
-    return shorten(text), [_chunk_citation(best.chunk, start, end, best.score, documents)]
+    citation = _chunk_citation(best.chunk, start, end, best.score, documents)
+    if items:
+        text_of_document = documents[best.chunk.doc_id].text
+        citation.end = source_end
+        citation.snippet = text_of_document[citation.start : source_end][:MAX_SNIPPET_CHARS]
+    return shorten(text), [citation]
+
+
+_BULLET = re.compile(r"^\s*(?:[•▪◦●*–-]|l(?=\s{1,3}\S)|\d{1,2}[.)])\s*")
+
+
+def _list_after(text: str, offset: int, most: int = 20) -> tuple[list[str], int]:
+    """The items of the bulleted list that follows ``offset`` (blank lines allowed before
+    it), and where the list ends."""
+    items: list[str] = []
+    end = offset
+    position = offset
+    for line in text[offset:].splitlines(keepends=True):
+        position += len(line)
+        if not line.strip():
+            if items and len(items) >= 1 and not text[position:].lstrip().startswith(("•", "-")):
+                break
+            continue
+        if not _BULLET.match(line) or len(items) >= most:
+            break
+        items.append(_BULLET.sub("", line).strip().rstrip(",;."))
+        end = position - (len(line) - len(line.rstrip()))
+    return items, end
+
+
+def shorten_quote(text: str) -> str:
+    """A quote short enough to leave room for its lead-in within MAX_ANSWER_CHARS."""
+    return shorten(text[: MAX_ANSWER_CHARS - 120]) if len(text) > MAX_ANSWER_CHARS - 120 else text
 
 
 def _chunk_citation(

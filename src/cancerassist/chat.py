@@ -26,6 +26,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from cancerassist.analysis import (
+    FOLLOW_UP_THRESHOLD,
+    Analyser,
+    Analysis,
+    Route,
+    ScoredRoute,
+    cue_scores,
+    follow_up_score,
+    missing_names,
+    name_words,
+)
 from cancerassist.answer import (
     Evidence,
     Prompts,
@@ -38,40 +49,73 @@ from cancerassist.answer import (
 from cancerassist.config import Settings
 from cancerassist.embed import Embedder, load_embedder
 from cancerassist.index import IndexUnavailableError, SearchIndex, build_index, load_index
+from cancerassist.ingest import is_heading
 from cancerassist.llm import LLM, OpenAILikeLLM, evidence_block, unsupported_claims
-from cancerassist.lookup import FactAnswer, Intent, detect_intent, lookup
+from cancerassist.lookup import (
+    PHONE_ASKED,
+    Aggregate,
+    FactAnswer,
+    Gazetteer,
+    build_gazetteer,
+    lookup,
+)
 from cancerassist.models import ChatMessage, ChatRequest, ChatResponse, Citation, Language
 from cancerassist.retrieve import HybridRetriever
-from cancerassist.text import detect_language
+from cancerassist.text import YEAR, detect_language, fold_accents
 
-# Intents whose "no answer" is final: a wrong e-mail or amount is worse than none. For the
-# others the passages may still answer what the records do not cover.
-_EXACT_INTENTS: frozenset[Intent] = frozenset({"contact", "funding"})
-_ELLIPSIS = re.compile(
-    r"^\s*(?:and|et|what about|how about|et pour|et à|et a|and for|and at|also|aussi|same)\b"
-    r"|\b(?:its|it|their|this project|that project|son|sa|ses|leur|ce projet|cette année|celle-ci|"
-    r"celui-ci|the same)\b",
-    re.IGNORECASE,
-)
 _RECENT_ANSWERS = 5000
 _WARM_UP = ("Qui contacter pour la valorisation ?", "What are the missions of the Cancéropôles?")
+# Routes within this much of the best one are tried, best first; the rest are too unlikely
+# to be what the question asks (exemplar cosines, see cancerassist.analysis).
+ROUTE_MARGIN = 0.035
+# A follow-up gives the previous turn's route this much extra, times its follow-up score.
+FOLLOW_UP_BONUS = 0.04
+# Below the general route by more than this, a fact route is not tried.
+PASSAGE_MARGIN = 0.01
+# A fact route this far above the general one says what the answer must hold: a passage
+# without an e-mail cannot answer "whom to contact", one without a figure "how much".
+SHAPE_MARGIN = 0.02
+_PERSON = re.compile(
+    r"\b(?:Dr|Pr|Prof|Professeur|Docteur|Mme|M)\.?\s+[A-ZÀ-Þ]"
+    r"|\b[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ][A-Za-zà-ÿ-]{2,}"
+)
+_PHONE = re.compile(r"\+?\d[\d .()-]{7,}\d")
+_SHAPES: dict[Route, re.Pattern[str]] = {
+    "contact": re.compile(r"@|https?://|www\.|\+?\d[\d .()-]{7,}\d"),
+    "funding": re.compile(r"\d[\d\s.,]*\s?(?:M€|k€|€|millions?|euros?)|€\s?\d", re.IGNORECASE),
+    "figure": re.compile(r"\d"),
+    "person": _PERSON,
+    "coordinator": _PERSON,
+    "biobank": _PERSON,
+}
+_SERIES: frozenset[Aggregate] = frozenset({"total", "average", "difference", "trend"})
+_REFERS_TO_YEARS = re.compile(
+    r"\b(?:those|these|the two|both|ces|les deux|deux|ces deux)\s+(?:\w+\s+)?(?:years|annees|ans)\b"
+    r"|\b(?:over|sur|during|pendant)\s+(?:that|this|cette)\s+(?:period|periode)\b"
+)
 
 
 @dataclass(frozen=True)
-class _Loaded:
-    """An index and its retriever, replaced together so that no request mixes two builds."""
+class Loaded:
+    """An index, its retriever and its gazetteer, replaced together so that no request mixes
+    two builds."""
 
     index: SearchIndex
     retriever: HybridRetriever
+    gazetteer: Gazetteer
 
 
 @dataclass
 class Resolved:
-    """The last question made standalone, with what the fact store says about it."""
+    """One user turn made standalone: its text with what it carries from the turns before,
+    its analysis, and the subjects and years it is about."""
 
     question: str
-    facts: FactAnswer | None
+    analysis: Analysis
+    subjects: list[str]
+    years: list[int]
     retrieval_query: str
+    facts: FactAnswer | None = None
 
 
 @dataclass
@@ -82,32 +126,58 @@ class Exchange:
     response: ChatResponse
 
 
-def _is_elliptical(text: str) -> bool:
-    return len(text.split()) <= 6 or bool(_ELLIPSIS.search(text))
-
-
-def resolve(messages: list[ChatMessage], index: SearchIndex) -> Resolved:
-    """Replay the user's turns so each follow-up inherits what the previous one was about."""
-    previous: Resolved | None = None
+def resolve(messages: list[ChatMessage], loaded: Loaded, analyser: Analyser) -> list[Resolved]:
+    """Replay the user's turns so each follow-up carries what the previous one was about."""
+    turns: list[Resolved] = []
     for message in (m for m in messages if m.role == "user"):
-        previous = _resolve_turn(message.content, previous, index)
-    assert previous is not None, "a request holds at least one user message"
-    return previous
+        turns.append(_resolve_turn(message.content, turns, loaded, analyser))
+    assert turns, "a request holds at least one user message"
+    return turns
 
 
-def _resolve_turn(text: str, previous: Resolved | None, index: SearchIndex) -> Resolved:
-    answer = lookup(text, index.facts)
-    if previous is None or not _is_elliptical(text) or (answer is not None and answer.entity):
-        return Resolved(text, answer, text)
-    if previous.facts is None:
-        # A follow-up to a passage question: search with both turns.
-        return Resolved(text, answer, f"{previous.retrieval_query} {text}")
-    intent = detect_intent(text) or previous.facts.intent
-    answer = lookup(text, index.facts, intent=intent)
-    if answer is not None and answer.entity:
-        return Resolved(text, answer, text)
-    carried = f"{text} {previous.facts.entity}" if previous.facts.entity else text
-    return Resolved(carried, lookup(carried, index.facts, intent=intent), carried)
+def _resolve_turn(
+    text: str, history: list[Resolved], loaded: Loaded, analyser: Analyser
+) -> Resolved:
+    vector = loaded.retriever.embed(text)
+    analysis = analyser.analyse(text, vector)
+    subjects = loaded.gazetteer.match(text)
+    years = [int(y) for y in YEAR.findall(text)]
+    own = Resolved(text, analysis, subjects, years, text)
+    if not history:
+        return own
+    previous = history[-1]
+    follow = follow_up_score(text, names_own_subject=bool(subjects or name_words(text)))
+    if follow < FOLLOW_UP_THRESHOLD:
+        return own
+    # The previous turn's subject and, when this one refers to them or names none, its years.
+    carried_years = years
+    if not years and (_REFERS_TO_YEARS.search(fold_accents(text).lower()) or not subjects):
+        carried_years = previous.years
+        if len(carried_years) < 2 and (
+            analysis.operation and analysis.operation.operation in _SERIES
+        ):
+            earlier = [y for turn in history for y in turn.years]
+            carried_years = list(dict.fromkeys(earlier))[-2:]
+    carried = " ".join(
+        [text, *previous.subjects, *(str(y) for y in carried_years if y not in years)]
+    )
+    routes = [
+        ScoredRoute(
+            route=r.route,
+            score=r.score
+            + (FOLLOW_UP_BONUS * follow if r.route == previous.analysis.routes[0].route else 0),
+        )
+        for r in analysis.routes
+    ]
+    operation = analysis.operation or (previous.analysis.operation if not years else None)
+    merged = Analysis(routes=sorted(routes, key=lambda r: -r.score), operation=operation)
+    return Resolved(
+        carried,
+        merged,
+        subjects or previous.subjects,
+        carried_years,
+        f"{previous.retrieval_query} {text}",
+    )
 
 
 @dataclass
@@ -127,7 +197,8 @@ class ChatService:
     ) -> None:
         self.settings = settings
         self.embedder = embedder
-        self._loaded = _Loaded(index, HybridRetriever.from_settings(settings, embedder, index))
+        self._loaded = _load(settings, embedder, index)
+        self.analyser = Analyser(embedder.embed_query)
         self.prompts = Prompts.load(settings.prompts_dir)
         self.llm = llm
         self.recent: OrderedDict[str, Exchange] = OrderedDict()
@@ -156,6 +227,10 @@ class ChatService:
         return service
 
     @property
+    def loaded(self) -> Loaded:
+        return self._loaded
+
+    @property
     def index(self) -> SearchIndex:
         return self._loaded.index
 
@@ -167,10 +242,10 @@ class ChatService:
         """Serve the build ``CURRENT`` now names (or the newest good one). Requests in flight
         finish on the index they started with; later ones see the new one."""
         index = load_index(self.settings.index_dir, self.embedder, self.settings.hnsw_ef_search)
-        retriever = HybridRetriever.from_settings(self.settings, self.embedder, index)
+        loaded = _load(self.settings, self.embedder, index)
         for question in _WARM_UP:  # the new BM25 and FAISS objects, before a user pays for them
-            retriever.run(question)
-        self._loaded = _Loaded(index, retriever)  # one assignment: atomic for readers
+            loaded.retriever.run(question)
+        self._loaded = loaded  # one assignment: atomic for readers
         return index
 
     def warm_up(self) -> None:
@@ -188,8 +263,8 @@ class ChatService:
         timings["language"] = _ms(mark)
         loaded = self._loaded
         mark = time.perf_counter()
-        resolved = resolve(request.messages, loaded.index)
-        timings["resolve_and_facts"] = _ms(mark)
+        resolved = resolve(request.messages, loaded, self.analyser)[-1]
+        timings["analyse"] = _ms(mark)
         draft = self._draft(loaded, resolved, language, timings)
         if self.llm is not None and draft.status == "answered":
             mark = time.perf_counter()
@@ -217,32 +292,75 @@ class ChatService:
         yield "done", response.model_dump(mode="json")
 
     def _draft(
-        self, loaded: _Loaded, resolved: Resolved, language: Language, timings: dict[str, float]
+        self, loaded: Loaded, resolved: Resolved, language: Language, timings: dict[str, float]
     ) -> _Draft:
-        facts = resolved.facts
+        """The best-scored route that answers for the entity asked, else the passages, else a
+        "no answer" that says what the most likely route lacked."""
         mark = time.perf_counter()
-        if facts is not None and facts.status == "answered":
-            text, citations = render_facts(facts, language, self.prompts, loaded.index)
-            timings["compose"] = _ms(mark)
-            return _Draft(text, "answered", citations, facts, [c.snippet for c in citations])
-        # An unnamed funder may still be in the passages ("the Medicen projects"); an unknown
-        # institution's contact or an absent year may not: that is what "no answer" is for.
-        if (
-            facts is not None
-            and facts.intent in _EXACT_INTENTS
-            and (facts.intent == "contact" or facts.reason != "unknown_entity")
-        ):
-            return _Draft(render_no_answer(facts, language, self.prompts), "no_answer", [], facts)
+        analysis = resolved.analysis
+        operation = analysis.operation.operation if analysis.operation else None
+        names = name_words(resolved.question)
+        # A fact route is tried when the question is about as much that kind of question as
+        # the best route and no less than a general one (then the passages answer it).
+        floor = max(
+            analysis.routes[0].score - ROUTE_MARGIN, analysis.score_of("passage") - PASSAGE_MARGIN
+        )
+        cues = cue_scores(resolved.question)
+        refusals: list[FactAnswer] = []
+        for rank, scored in enumerate(analysis.routes):
+            if scored.score < floor:
+                break
+            # Below the best route, only a route the question also has cue words for.
+            if scored.route == "passage" or (rank and scored.route not in cues):
+                continue
+            facts = lookup(resolved.question, loaded.index.facts, scored.route, operation)
+            if facts.status == "answered" and self._faithful(facts, names, loaded):
+                resolved.facts = facts
+                text, citations = render_facts(facts, language, self.prompts, loaded.index)
+                timings["facts"] = _ms(mark)
+                return _Draft(text, "answered", citations, facts, [c.snippet for c in citations])
+            if facts.status == "no_answer":
+                refusals.append(facts)
+        timings["facts"] = _ms(mark)
         result = loaded.retriever.run(resolved.retrieval_query, k=5)
         timings.update({f"retrieve_{k}": v for k, v in result.timings_ms.items()})
         mark = time.perf_counter()
-        scored = score_evidence(resolved.retrieval_query, result.hits, loaded.index)
-        if not self._supported(scored):
+        shape = _expected_shape(resolved.question, analysis)
+        years = [str(y) for y in resolved.years]
+        scored_evidence = [
+            e
+            for e in score_evidence(resolved.retrieval_query, result.hits, loaded.index)
+            if not is_heading(e.text.strip())
+            and (shape is None or shape.search(e.text))
+            # The years asked about are in the sentence, or it is about other years.
+            and all(y in e.text for y in years)
+            and not missing_names(names, _context(e, loaded.index))
+        ]
+        if not self._supported(scored_evidence):
             timings["compose"] = _ms(mark)
-            return _Draft(render_no_answer(facts, language, self.prompts), "no_answer", [], facts)
-        text, citations = extractive_answer(scored, language, self.prompts, loaded.index.documents)
+            refusal = refusals[0] if refusals else None
+            return _Draft(
+                render_no_answer(refusal, language, self.prompts), "no_answer", [], refusal
+            )
+        text, citations = extractive_answer(
+            scored_evidence, language, self.prompts, loaded.index.documents
+        )
         timings["compose"] = _ms(mark)
-        return _Draft(text, "answered", citations, None, [e.text for e in scored[:6]])
+        return _Draft(text, "answered", citations, None, [e.text for e in scored_evidence[:6]])
+
+    def _faithful(self, facts: FactAnswer, names: list[str], loaded: Loaded) -> bool:
+        """The names the question uses are in the records that answer it (or, for "is X a
+        partner?", in the organisation asked about)."""
+        if facts.reason == "not_member":
+            return True
+        records = " ".join(str(v) for f in facts.facts for v in f.model_dump().values())
+        aliases = " ".join(
+            alias
+            for canonical, forms in loaded.index.facts.aliases.items()
+            if canonical in records
+            for alias in forms
+        )
+        return not missing_names(names, f"{records} {aliases} {facts.entity or ''}")
 
     def _supported(self, evidence: list[Evidence]) -> bool:
         if not evidence:
@@ -282,6 +400,32 @@ class ChatService:
             self.recent[response.message_id] = Exchange(question, response)
             while len(self.recent) > _RECENT_ANSWERS:
                 self.recent.popitem(last=False)
+
+
+def _load(settings: Settings, embedder: Embedder, index: SearchIndex) -> Loaded:
+    subjects = [d.subject for d in index.documents.values() if d.subject]
+    return Loaded(
+        index,
+        HybridRetriever.from_settings(settings, embedder, index),
+        build_gazetteer(index.facts, subjects),
+    )
+
+
+def _expected_shape(question: str, analysis: Analysis) -> re.Pattern[str] | None:
+    """What a sentence must hold to answer, when the question is clearly of a fact route:
+    its examples are closest and its cue words are there."""
+    best = analysis.routes[0]
+    if best.route == "passage" or best.score < analysis.score_of("passage") + SHAPE_MARGIN:
+        return None
+    if best.route == "contact" and PHONE_ASKED.search(fold_accents(question).lower()):
+        return _PHONE
+    return _SHAPES.get(best.route) if best.route in cue_scores(question) else None
+
+
+def _context(evidence: Evidence, index: SearchIndex) -> str:
+    """What a sentence is about: its chunk, section and title, and its document's subject."""
+    chunk = evidence.chunk
+    return f"{chunk.text} {chunk.section} {chunk.title} {index.documents[chunk.doc_id].subject}"
 
 
 def _ms(started: float) -> float:

@@ -245,7 +245,7 @@ class OurSystem:
         from cancerassist.chat import resolve
 
         messages = [ChatMessage(role="user", content=t) for t in turns]
-        query = resolve(messages, self.service.index).retrieval_query
+        query = resolve(messages, self.service.loaded, self.service.analyser)[-1].retrieval_query
         hits = self.service.retriever.run(query, k).hits
         return [
             Passage(id=h.chunk.chunk_id, doc_id=h.chunk.doc_id, text=h.chunk.text) for h in hits

@@ -14,15 +14,17 @@ Example::
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from rapidfuzz import fuzz
 
+from cancerassist.analysis import cue_scores
 from cancerassist.facts import GENERIC_WORDS
 from cancerassist.models import (
     Biobank,
@@ -48,46 +50,27 @@ Intent = Literal[
     "project",
     "figure",
 ]
-Aggregate = Literal["value", "max", "min", "total", "trend", "list"]
-Reason = Literal["unknown_entity", "year_not_found", "range_incomplete", "no_facts", "no_phone"]
+Aggregate = Literal[
+    "value",
+    "max",
+    "min",
+    "total",
+    "average",
+    "difference",
+    "increase",
+    "decrease",
+    "trend",
+    "list",
+    "count",
+    "membership",
+]
+Reason = Literal[
+    "unknown_entity", "year_not_found", "range_incomplete", "no_facts", "no_phone", "not_member"
+]
 
-# Checked in order; the first that matches names the intent. Patterns run on folded text.
-_INTENTS: list[tuple[Intent, re.Pattern[str]]] = [
-    ("biobank", re.compile(r"tumoroth|tissuth|biobank|biobanque|\bcrb\b")),
-    ("contact", re.compile(
-        r"contact|e-?mail|courriel|joindre|adresse|address|phone|telephone|\btel\b|numero|whom|"
-        r"qui (?:dois-je |faut-il )?contacter|tech(?:nology)? transfer|transfert de tech|"
-        r"valorisation|site (?:web|internet)|web ?site|\burl\b"
-    )),
-    ("coordinator", re.compile(r"coordin|coordonn|\bleads?\b|pilote|porteur")),
-    ("partners", re.compile(r"partenaire|partner|consortium|particip|takes? part")),
-    ("project", re.compile(
-        r"duree|duration|how long|programme|program\b|quand .* (?:commence|fini)"
-    )),
-    ("funding", re.compile(
-        r"combien(?! d)|how much|montant|amount|financ|funding|\bfund|grant|accord|subvention|"
-        r"budget|euros?\b|€|\bleve|raised|\binvest(?:ed|ment|ments|i|is|issements?)?\b|cotis|"
-        r"\bfees?\b|lowest|highest|total|somme|plus (?:eleve|faible)"
-    )),
-    ("role", re.compile(r"\brole\b|responsib|what does .* do|que fait")),
-    ("person", re.compile(r"\bwho is\b|qui est\b|qui sont|key people|personnes cles|\bpeople\b")),
-]  # fmt: skip
-_AGGREGATES: list[tuple[Aggregate, re.Pattern[str]]] = [
-    ("min", re.compile(
-        r"lowest|smallest|minimum|\bleast\b|plus (?:faible|bas|petit)|le moins\b|minimal"
-    )),
-    ("max", re.compile(
-        r"highest|largest|biggest|maximum|\bmost\b|plus (?:eleve|important|gros)|maximal"
-    )),
-    ("total", re.compile(r"\btotal\b|\bsum\b|somme|cumul|altogether|en tout|au total")),
-    ("trend", re.compile(
-        r"trend|evol|tendance|over the years|au fil|increase|decrease|augment|diminu|baiss"
-    )),
-]  # fmt: skip
 _RANGE = re.compile(
     r"\b((?:19|20)\d{2})\s*(?:-|–|—|to|and|et|a|à|au|through|until|jusqu'?en)\s*((?:19|20)\d{2})\b"
 )
-_COUNT = re.compile(r"how many|combien de|nombre d|number of|effet levier|leverage")
 
 
 class FactAnswer(BaseModel):
@@ -103,6 +86,10 @@ class FactAnswer(BaseModel):
     entity: str | None = None
     reason: Reason | None = None
     suggestions: list[str] = []
+    change_eur: Decimal | None = Field(
+        default=None, description="Signed change between two years (difference, largest rise)"
+    )
+    member: str | None = Field(default=None, description="Who a membership question asks about")
 
 
 def normalise(text: str) -> str:
@@ -121,7 +108,7 @@ class _Entity:
     name: str
     forms: list[list[str]] = field(default_factory=list)
 
-    def score(self, question_tokens: Sequence[str], question_joined: str) -> int:
+    def score(self, question_tokens: Sequence[str], question_joined: set[str]) -> int:
         """Tokens of the most specific form found in the question; 0 if none is wholly there."""
         best = 0
         for form in self.forms:
@@ -130,6 +117,11 @@ class _Entity:
             if all(any(_same_word(t, q) for q in question_tokens) for t in form):
                 best = max(best, len(form))
         return best
+
+
+def _joined(tokens: Sequence[str]) -> set[str]:
+    """Adjacent tokens written together: "BONE-NET" is tokens bone, net and the form bonenet."""
+    return {"".join(tokens[i : i + n]) for n in (2, 3) for i in range(len(tokens) - n + 1)}
 
 
 def _same_word(a: str, b: str) -> bool:
@@ -157,27 +149,63 @@ def _forms(name: str, extra: Iterable[str] = ()) -> list[list[str]]:
     return forms
 
 
-class _Entities:
+class Gazetteer:
+    """Names (with their forms) that questions are matched against."""
+
     def __init__(self, names: Iterable[tuple[str, Iterable[str]]]) -> None:
         merged: dict[str, _Entity] = {}
         for name, extra in names:
             entity = merged.setdefault(name, _Entity(name))
             entity.forms.extend(f for f in _forms(name, extra) if f not in entity.forms)
+        # A one-word form several names share ("Tumorothèque …", "Région …") names none of them.
+        owners: dict[str, set[str]] = {}
+        for entity in merged.values():
+            for form in entity.forms:
+                if len(form) == 1:
+                    owners.setdefault(form[0], set()).add(entity.name)
+        for entity in merged.values():
+            entity.forms = [
+                f
+                for f in entity.forms
+                if len(f) > 1 or len(owners[f[0]]) == 1 or f == [normalise(entity.name)]
+            ]
         self.entities = list(merged.values())
 
     def mentioned(self, question: str) -> set[str]:
         """Every name the question mentions, however specific."""
         tokens = _tokens(question)
-        joined = "".join(tokens)
+        joined = _joined(tokens)
         return {e.name for e in self.entities if e.score(tokens, joined)}
 
     def match(self, question: str) -> list[str]:
         """The most specific names the question mentions."""
         tokens = _tokens(question)
-        joined = "".join(tokens)
+        joined = _joined(tokens)
         scored = [(e.score(tokens, joined), e.name) for e in self.entities]
         best = max((s for s, _ in scored), default=0)
         return [name for score, name in scored if score and score == best]
+
+
+def build_gazetteer(store: FactStore, extra: Iterable[str] = ()) -> Gazetteer:
+    """Every name the facts hold (organisations, projects, people, biobanks, subjects of key
+    figures, funders and recipients), with their aliases, and ``extra`` names (documents'
+    subjects)."""
+    names: set[str] = set(extra)
+    for fact in store.facts:
+        match fact:
+            case Contact() | PartnerRole():
+                names.add(fact.organisation)
+                if isinstance(fact, PartnerRole):
+                    names.add(fact.project)
+            case Funding():
+                names.update(n for n in (fact.funder, fact.recipient) if n)
+            case Person() | Project():
+                names.add(fact.name)
+            case Biobank():
+                names.update((fact.name, fact.establishment))
+            case Figure():
+                names.update(n for n in (fact.subject,) if n)
+    return Gazetteer((name, _aliases(store, name)) for name in sorted(names) if name)
 
 
 def _aliases(store: FactStore, name: str) -> list[str]:
@@ -202,33 +230,13 @@ def _contact_forms(contact: Contact, store: FactStore) -> list[str]:
     return [e for e in extra if e]
 
 
-def detect_intent(question: str) -> Intent | None:
-    folded = fold_accents(question).lower()
-    for intent, pattern in _INTENTS:
-        if pattern.search(folded):
-            return intent
-    return None
-
-
-def _aggregate(question: str) -> Aggregate | None:
-    folded = fold_accents(question).lower()
-    return next((name for name, pattern in _AGGREGATES if pattern.search(folded)), None)
-
-
-def lookup(question: str, store: FactStore, intent: Intent | None = None) -> FactAnswer | None:
-    """The fact-store answer to ``question``, or ``None`` if it is not a question about facts."""
-    if intent is None and _COUNT.search(fold_accents(question).lower()):
-        figure = _figure(question, store)
-        if figure is not None:
-            return figure
-    intent = intent or detect_intent(question)
-    if intent is None:
-        # "Région en 2021 ?": a year and a funding party name a funding question without saying so.
-        if YEAR.search(question):
-            answer = _funding(question, store)
-            return answer if answer.entity else None
-        return None
-    handler = {
+def lookup(
+    question: str, store: FactStore, intent: Intent, operation: Aggregate | None = None
+) -> FactAnswer:
+    """What the fact store says about ``question`` read as an ``intent`` question: answered
+    only for an entity the question names (or a figure whose label it matches); otherwise a
+    ``no_answer`` whose reason the caller weighs against the other routes and the passages."""
+    handlers: dict[Intent, Callable[[str, FactStore, Aggregate | None], FactAnswer]] = {
         "contact": _contact,
         "funding": _funding,
         "coordinator": _coordinator,
@@ -238,8 +246,8 @@ def lookup(question: str, store: FactStore, intent: Intent | None = None) -> Fac
         "biobank": _biobank,
         "project": _project,
         "figure": _figure_or_no_answer,
-    }[intent]
-    return handler(question, store)
+    }
+    return handlers[intent](question, store, operation)
 
 
 def _no_answer(
@@ -265,17 +273,17 @@ def _by_name(
     aliases: Callable[[_F], list[str]],
 ) -> FactAnswer | None:
     """The records whose name (or an alias of it) the question mentions, most specific first."""
-    names = _Entities((name(r), aliases(r)) for r in records).match(question)
+    names = Gazetteer((name(r), aliases(r)) for r in records).match(question)
     if not names:
         return None
     found = [r for r in records if name(r) in names]
     return FactAnswer(status="answered", intent=intent, facts=list(found), entity=names[0])
 
 
-_PHONE_ASKED = re.compile(r"phone|telephone|\btel\b|numero|appeler|\bcall\b")
+PHONE_ASKED = re.compile(r"phone|telephone|\btel\b|numero|appeler|\bcall\b")
 
 
-def _contact(question: str, store: FactStore) -> FactAnswer:
+def _contact(question: str, store: FactStore, _: Aggregate | None = None) -> FactAnswer:
     contacts = [f for f in store.facts if isinstance(f, Contact)]
     found = _by_name(
         question, "contact", contacts, lambda c: c.organisation, lambda c: _contact_forms(c, store)
@@ -284,24 +292,52 @@ def _contact(question: str, store: FactStore) -> FactAnswer:
         listed = [c.organisation for c in contacts if c.purpose]
         return _no_answer("contact", "unknown_entity", listed)
     records = [f for f in found.facts if isinstance(f, Contact)]
-    if _PHONE_ASKED.search(fold_accents(question).lower()) and not any(c.phone for c in records):
+    if PHONE_ASKED.search(fold_accents(question).lower()) and not any(c.phone for c in records):
         # Asked for a number the documents do not give: say so, and offer what they do give.
         other = [x for c in records for x in (c.email, c.url) if x]
         return _no_answer("contact", "no_phone", other, entity=found.entity)
     return found
 
 
-def _year_filter(question: str) -> tuple[int | None, tuple[int, int] | None, int | None]:
+class _Years(BaseModel):
+    """The years a question names: one, several, a range, or "since" one."""
+
+    listed: list[int] = []
+    span: tuple[int, int] | None = None
+    since: int | None = None
+
+    def asked(self) -> tuple[int, int] | None:
+        if self.span:
+            return self.span
+        return (min(self.listed), max(self.listed)) if self.listed else None
+
+    def missing(self, series: list[Funding]) -> bool:
+        """Whether some years asked about have no record in ``series``."""
+        have = {r.year for r in self.select(series)}
+        if self.span:
+            return have != set(range(self.span[0], self.span[1] + 1))
+        return bool(self.listed) and have != set(self.listed)
+
+    def select(self, series: list[Funding]) -> list[Funding]:
+        if self.span:
+            return [r for r in series if self.span[0] <= (r.year or 0) <= self.span[1]]
+        if self.listed:
+            return [r for r in series if r.year in self.listed]
+        return series
+
+
+def _years(question: str) -> _Years:
     folded = fold_accents(question).lower()
-    span = _RANGE.search(folded)
+    listed = list(dict.fromkeys(int(y) for y in YEAR.findall(folded)))
+    # "2007, 2008 et 2009" lists years; only two years joined by "to", "-"… make a range.
+    span = _RANGE.search(folded) if len(listed) == 2 else None
     since = SINCE_YEAR.search(folded)
     if span:
         low, high = sorted((int(span.group(1)), int(span.group(2))))
-        return None, (low, high), None
+        return _Years(span=(low, high))
     if since:
-        return None, None, int(since.group(1))
-    years = [int(y) for y in YEAR.findall(folded)]
-    return (years[0] if years else None), None, None
+        return _Years(since=int(since.group(1)))
+    return _Years(listed=listed)
 
 
 _KIND_WORDS = {
@@ -309,20 +345,24 @@ _KIND_WORDS = {
     "membre": "membership_fee", "member": "membership_fee", "leve": "funds_raised",
     "raised": "funds_raised", "invest": "investment",
 }  # fmt: skip
+_SERIES_OPERATIONS: frozenset[Aggregate] = frozenset(
+    {"max", "min", "total", "average", "difference", "increase", "decrease", "trend"}
+)
 
 
 def _answered(facts: Sequence[Fact], **kw: object) -> FactAnswer:
     return FactAnswer(status="answered", intent="funding", facts=list(facts), **kw)
 
 
-def _funding(question: str, store: FactStore) -> FactAnswer:
-    """Funding for a year, since a year, over a range, or its highest, lowest, total or trend.
+def _funding(question: str, store: FactStore, operation: Aggregate | None = None) -> FactAnswer:
+    """Funding for a year, since a year, over years, or an operation over a yearly series.
 
     Funders and recipients are matched separately ("INCa … to the Cancéropôle Île-de-France"),
-    so naming the recipient does not bring in every funder's records."""
+    so naming the recipient does not bring in every funder's records; a series that mixes
+    several funders is never summed or compared as one."""
     records = [f for f in store.facts if isinstance(f, Funding)]
     parties = {name for r in records for name in (r.funder, r.recipient) if name}
-    mentioned = _Entities((name, _aliases(store, name)) for name in parties).mentioned(question)
+    mentioned = Gazetteer((name, _aliases(store, name)) for name in parties).mentioned(question)
     funders = mentioned & {r.funder for r in records if r.funder}
     recipients = mentioned & {r.recipient for r in records if r.recipient}
     if funders:
@@ -338,14 +378,13 @@ def _funding(question: str, store: FactStore) -> FactAnswer:
         (r for r in records if r.year is not None and r.period_start is None),
         key=lambda r: r.year or 0,
     )
-    year, span, since = _year_filter(question)
-    aggregate = _aggregate(question)
-    if since is None and aggregate is not None and (series or span):
-        return _funding_aggregate(aggregate, series, span, entity)
-    if year is not None or span is not None or since is not None:
-        return _funding_dated(
-            records, series=series, year=year, span=span, since=since, entity=entity
-        )
+    years = _years(question)
+    if len({r.funder for r in series}) > 1:
+        series = []  # several funders' years: not one series to sum or compare
+    if years.since is None and operation in _SERIES_OPERATIONS and (series or years.span):
+        return _funding_series(operation, series, years, entity)
+    if years.listed or years.span or years.since is not None:
+        return _funding_dated(records, series=series, years=years, entity=entity)
     if not mentioned and not (wanted and len(records) == 1):
         return _no_answer("funding", "unknown_entity", sorted(parties))
     extra = [p for p in store.facts if isinstance(p, Project) and p.name in recipients]
@@ -356,79 +395,87 @@ def _funding(question: str, store: FactStore) -> FactAnswer:
     return _answered([*(series or records), *extra], aggregate="list", entity=entity)
 
 
-def _funding_aggregate(
-    aggregate: Aggregate, series: list[Funding], span: tuple[int, int] | None, entity: str | None
+def _funding_series(
+    operation: Aggregate, series: list[Funding], years: _Years, entity: str | None
 ) -> FactAnswer:
-    """Highest, lowest, total or trend over a yearly series, within ``span`` if given."""
-    if span:
-        series = [r for r in series if span[0] <= (r.year or 0) <= span[1]]
+    """An operation over a yearly series, within the years named if any; exact (Decimal)."""
+    asked = years.asked()
+    series = years.select(series)
     if not series:
-        return _no_answer("funding", "no_facts", entity=entity, years=span)
-    covered = (series[0].year or 0, series[-1].year or 0)
-    if aggregate in ("max", "min"):
-        pick = max if aggregate == "max" else min
-        best = pick(series, key=lambda r: r.amount_eur)
-        return _answered(
-            [best],
-            aggregate=aggregate,
-            value_eur=best.amount_eur,
-            year=best.year,
-            years=span,
-            entity=entity,
+        return _no_answer("funding", "no_facts", entity=entity, years=asked)
+    if operation in ("total", "average", "difference") and years.missing(series):
+        # A total over years some of which are missing would be a wrong total.
+        return _no_answer("funding", "range_incomplete", facts=series, entity=entity, years=asked)
+    facts, kw = _compute(operation, series)
+    kw.setdefault("years", asked or (series[0].year or 0, series[-1].year or 0))
+    return _answered(facts, entity=entity, **kw)
+
+
+def _compute(operation: Aggregate, series: list[Funding]) -> tuple[list[Funding], dict[str, Any]]:
+    """The records an operation uses and what it finds, as :class:`FactAnswer` fields."""
+    amounts = [r.amount_eur for r in series]
+    steps = [
+        (b.amount_eur - a.amount_eur, a, b)
+        for a, b in itertools.pairwise(series)
+        if (b.year or 0) - (a.year or 0) == 1
+    ]
+    if operation in ("max", "min"):
+        best = (max if operation == "max" else min)(series, key=lambda r: r.amount_eur)
+        return [best], {"aggregate": operation, "value_eur": best.amount_eur, "year": best.year}
+    if operation == "total":
+        return series, {"aggregate": "total", "value_eur": sum(amounts, Decimal(0))}
+    if operation == "average":
+        mean = sum(amounts, Decimal(0)) / len(amounts)
+        return series, {"aggregate": "average", "value_eur": mean}
+    if operation in ("increase", "decrease") and steps:
+        change, before, after = (max if operation == "increase" else min)(
+            steps, key=lambda step: step[0]
         )
-    if aggregate == "total":
-        if span and {r.year for r in series} != set(range(span[0], span[1] + 1)):
-            # A total over years some of which are missing would be a wrong total.
-            return _no_answer(
-                "funding", "range_incomplete", entity=entity, years=span, facts=series
-            )
-        total = sum((r.amount_eur for r in series), Decimal(0))
-        return _answered(
-            series, aggregate="total", value_eur=total, years=span or covered, entity=entity
-        )
-    return _answered(series, aggregate="trend", years=covered, entity=entity)
+        years = (before.year or 0, after.year or 0)
+        return [before, after], {"aggregate": operation, "change_eur": change, "years": years}
+    ends = [series[0], series[-1]] if operation == "difference" else series
+    aggregate = "difference" if operation == "difference" and len(series) > 1 else "trend"
+    change = series[-1].amount_eur - series[0].amount_eur
+    return ends, {"aggregate": aggregate, "change_eur": change}
 
 
 def _funding_dated(
-    records: list[Funding],
-    *,
-    series: list[Funding],
-    year: int | None,
-    span: tuple[int, int] | None,
-    since: int | None,
-    entity: str | None,
+    records: list[Funding], *, series: list[Funding], years: _Years, entity: str | None
 ) -> FactAnswer:
-    """A given year, a range of years, or "since" a year: exactly those, never the nearest."""
-    if year is not None:
-        found = [r for r in records if r.year == year]
-        value = found[0].amount_eur if len(found) == 1 else None
-        kw: dict[str, object] = {"year": year}
-    elif span is not None:
-        found = [r for r in series if span[0] <= (r.year or 0) <= span[1]]
-        value, kw = None, {"years": span}
+    """Given years, a range of years, or "since" a year: exactly those, never the nearest."""
+    kw: dict[str, object] = {}
+    if years.since is not None:
+        found = [r for r in records if r.period_start == years.since and r.period_end is None]
+        kw["year"] = years.since
+    elif years.span is not None:
+        found = years.select(series)
+        kw["years"] = years.span
     else:
-        found = [r for r in records if r.period_start == since and r.period_end is None]
-        value = found[0].amount_eur if len(found) == 1 else None
-        kw = {"year": since}
+        found = [r for r in records if r.year in years.listed]
+        kw["year"] = years.listed[0]
+    value = found[0].amount_eur if len(found) == 1 else None
+    if entity is None:
+        # Nobody named: the records cannot say whose amount is asked; the passages may.
+        return _no_answer("funding", "unknown_entity", (), entity=entity, **kw)
     if not found:
-        if entity is None:
-            # Nobody named: the records cannot say the amount is absent; the passages may have it.
-            return _no_answer("funding", "unknown_entity", (), entity=entity, **kw)
         available = [str(r.year) for r in series]
         return _no_answer("funding", "year_not_found", available, entity=entity, **kw)
     aggregate = "value" if value is not None else "list"
     return _answered(found, aggregate=aggregate, value_eur=value, entity=entity, **kw)
 
 
-def _projects(store: FactStore) -> _Entities:
+def _projects(store: FactStore) -> Gazetteer:
     names = {f.project for f in store.facts if isinstance(f, PartnerRole)} | {
         f.name for f in store.facts if isinstance(f, Project)
     }
-    return _Entities((name, _aliases(store, name)) for name in names)
+    return Gazetteer((name, _aliases(store, name)) for name in names)
 
 
-def _coordinator(question: str, store: FactStore) -> FactAnswer:
-    if re.search(r"\baxe|\baxis", fold_accents(question).lower()):
+_AXIS = re.compile(r"\b(?:axe|axis)\b")
+
+
+def _coordinator(question: str, store: FactStore, _: Aggregate | None = None) -> FactAnswer:
+    if _AXIS.search(fold_accents(question).lower()):
         return _axis_coordinators(question, store)
     projects = _projects(store).match(question)
     roles = [f for f in store.facts if isinstance(f, PartnerRole) and f.role == "coordinator"]
@@ -454,7 +501,7 @@ def _axis_coordinators(question: str, store: FactStore) -> FactAnswer:
         for f in store.facts
         if isinstance(f, Person) and (f.role or "").startswith("coordinator of ")
     ]
-    axes = _Entities(
+    axes = Gazetteer(
         (p.role or "", [re.sub(r"^coordinator of ", "", p.role or "")]) for p in people
     )
     number = re.search(r"\b(?:axe|axis)\s*(\d)", fold_accents(question).lower())
@@ -472,7 +519,8 @@ def _axis_coordinators(question: str, store: FactStore) -> FactAnswer:
     return FactAnswer(status="answered", intent="coordinator", facts=chosen, entity=chosen[0].role)
 
 
-def _partners(question: str, store: FactStore) -> FactAnswer:
+def _partners(question: str, store: FactStore, operation: Aggregate | None = None) -> FactAnswer:
+    """A project's partners: the list, how many, or whether one organisation is among them."""
     projects = _projects(store).match(question)
     roles = [
         f
@@ -491,16 +539,44 @@ def _partners(question: str, store: FactStore) -> FactAnswer:
         if r.role != "coordinator"
         or not any(o.organisation == r.organisation and o.role == "partner" for o in roles)
     ]
+    project = roles[0].project
+    if operation == "membership":
+        return _membership(question, listed, project)
     return FactAnswer(
         status="answered",
         intent="partners",
         facts=listed,
-        aggregate="list",
-        entity=roles[0].project,
+        aggregate="count" if operation == "count" else "list",
+        entity=project,
     )
 
 
-def _role(question: str, store: FactStore) -> FactAnswer:
+def _membership(question: str, listed: list[PartnerRole], project: str) -> FactAnswer:
+    """Yes with the partner's record, or no with the whole list, for the organisation asked."""
+    project_words = set(_tokens(project))
+    asked = [t for t in _tokens(question) if t not in project_words]
+    names = Gazetteer((r.organisation, []) for r in listed).match(" ".join(asked))
+    if names:
+        found = [r for r in listed if r.organisation in names]
+        return FactAnswer(
+            status="answered",
+            intent="partners",
+            facts=found,
+            aggregate="membership",
+            entity=project,
+            member=found[0].organisation,
+        )
+    return FactAnswer(
+        status="answered",
+        intent="partners",
+        facts=listed,
+        aggregate="membership",
+        entity=project,
+        reason="not_member",
+    )
+
+
+def _role(question: str, store: FactStore, _: Aggregate | None = None) -> FactAnswer:
     roles = [f for f in store.facts if isinstance(f, PartnerRole) and f.description]
     found = _by_name(
         question, "role", roles, lambda r: r.organisation, lambda r: _aliases(store, r.organisation)
@@ -508,30 +584,33 @@ def _role(question: str, store: FactStore) -> FactAnswer:
     return found or _no_answer("role", "unknown_entity", sorted({r.organisation for r in roles}))
 
 
-def _person(question: str, store: FactStore) -> FactAnswer:
+def _person(question: str, store: FactStore, operation: Aggregate | None = None) -> FactAnswer:
     people = [f for f in store.facts if isinstance(f, Person)]
     found = _by_name(question, "person", people, lambda p: p.name, lambda p: [p.name.split()[-1]])
     if found:
         return found
-    if re.search(r"key people|personnes cles|people involved", fold_accents(question).lower()):
+    if re.search(
+        r"key people|personnes cles|people involved|personnes impliquees",
+        fold_accents(question).lower(),
+    ):
         listed = [p for p in people if not (p.role or "").startswith("coordinator of")]
         return FactAnswer(status="answered", intent="person", facts=listed, aggregate="list")
     return _no_answer("person", "unknown_entity")
 
 
-def _biobank(question: str, store: FactStore) -> FactAnswer:
+def _biobank(question: str, store: FactStore, operation: Aggregate | None = None) -> FactAnswer:
     banks = [f for f in store.facts if isinstance(f, Biobank)]
     found = _by_name(question, "biobank", banks, lambda b: b.name, lambda b: [b.establishment])
     if found:
         return found
-    if re.search(r"\b(?:list|liste|which|quelles|all|toutes)\b", fold_accents(question).lower()):
+    if operation in ("list", "count") and "biobank" in cue_scores(question):
         return FactAnswer(status="answered", intent="biobank", facts=banks, aggregate="list")
     return _no_answer("biobank", "unknown_entity", [b.establishment for b in banks])
 
 
 def _figure(question: str, store: FactStore) -> FactAnswer | None:
-    """A brochure key figure whose subject and label the question names ("How many patients are
-    in the PANCREAS-CGE cohort?"): most of the question's words must be in the label."""
+    """A key figure whose subject and label the question names ("How many patients are in the
+    PANCREAS-CGE cohort?"): most of the question's words must be in the label."""
     figures = [f for f in store.facts if isinstance(f, Figure)]
     words = [set(v) for v in term_variants(question, translate=True)]
     scored = []
@@ -546,18 +625,14 @@ def _figure(question: str, store: FactStore) -> FactAnswer | None:
     return FactAnswer(status="answered", intent="figure", facts=found, entity=found[0].subject)
 
 
-def _figure_or_no_answer(question: str, store: FactStore) -> FactAnswer:
+def _figure_or_no_answer(question: str, store: FactStore, _: Aggregate | None = None) -> FactAnswer:
     return _figure(question, store) or _no_answer("figure", "no_facts")
 
 
-def _project(question: str, store: FactStore) -> FactAnswer:
+def _project(question: str, store: FactStore, _: Aggregate | None = None) -> FactAnswer:
     projects = [f for f in store.facts if isinstance(f, Project)]
     names = _projects(store).match(question)
-    found = (
-        [p for p in projects if p.name in names]
-        if names
-        else (projects if len(projects) == 1 else [])
-    )
+    found = [p for p in projects if p.name in names]
     if not found:
         return _no_answer("project", "unknown_entity", [p.name for p in projects])
     return FactAnswer(status="answered", intent="project", facts=found, entity=found[0].name)

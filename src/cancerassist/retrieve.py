@@ -59,7 +59,8 @@ class HybridRetriever:
         self.rrf_k = rrf_k
         self.weights = [dense_weight, bm25_weight]
         # Repeated questions (widget suggestions, follow-ups) skip the model entirely.
-        self._embed_query: Callable[[str], np.ndarray] = lru_cache(maxsize=query_cache_size)(
+        # Question analysis embeds the question first; retrieval then finds it in this cache.
+        self.embed: Callable[[str], np.ndarray] = lru_cache(maxsize=query_cache_size)(
             embedder.embed_query
         )
 
@@ -81,7 +82,7 @@ class HybridRetriever:
     def run(self, query: str, k: int = 5) -> SearchResult:
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        vector = self._embed_query(query)
+        vector = self.embed(query)
         timings["embed"] = time.perf_counter() - started
 
         started = time.perf_counter()

@@ -21,6 +21,8 @@ _EN_CUES = frozenset(
     "does did do this that these its their has have been by on at from ".split()
 )
 _FR_LETTERS = frozenset("éèêëàâçîïôûùœ")
+# A capitalised word inside a sentence: a name, whatever its language.
+_NAME = re.compile(r"(?<=[\w,;:’'()] )[A-ZÀ-Þ][\w’'-]*")
 
 # Patterns that facts extraction, lookup and the LLM guard must read the same way.
 EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
@@ -37,16 +39,48 @@ def fold_accents(text: str) -> str:
 
 
 def _cue_votes(text: str) -> tuple[int, int]:
-    words = [w.lower() for w in _WORD.findall(text)]
-    fr = sum(w in _FR_CUES for w in words) + sum(c in _FR_LETTERS for c in text.lower())
-    en = sum(w in _EN_CUES for w in words)
+    """Votes for French and English: function words, the glossary's words of each language,
+    and French accented letters in words that are not names (an English question about
+    "Cancéropôle Île-de-France" is still English)."""
+    found = _WORD.findall(text)
+    words = [w.lower() for w in found]
+    fr_words, en_words = _glossary_words()
+    fr = sum(w in _FR_CUES or w in fr_words for w in words)
+    fr += sum(c in _FR_LETTERS for w in found if not w[0].isupper() for c in w)
+    en = sum(w in _EN_CUES or w in en_words for w in words)
     return fr, en
+
+
+@lru_cache(maxsize=1)
+def _glossary_words() -> tuple[frozenset[str], frozenset[str]]:
+    """Words only French or only English in the glossary: cues for keyword queries
+    ("mail transfert techno", "biobank contact")."""
+    french: set[str] = set()
+    english: set[str] = set()
+    for english_text, french_text in _glossary_rows():
+        english.update(w.lower() for w in _WORD.findall(english_text))
+        french.update(w.lower() for w in _WORD.findall(french_text))
+    return frozenset(french - english), frozenset(english - french)
+
+
+@lru_cache(maxsize=1)
+def _glossary_rows() -> list[tuple[str, str]]:
+    rows = []
+    for line in (Path(__file__).parent / "glossary.tsv").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            english, french = line.split("\t")
+            rows.append((english, french))
+    return rows
 
 
 def detect_language(text: str, default: Language = "fr") -> Language:
     """``fr`` or ``en``, never an exception: langdetect (seeded) for prose, cue words for
-    short questions where langdetect is unreliable."""
+    short questions where langdetect is unreliable. Names are left out where enough other
+    words remain: "Région Île-de-France" does not make an English sentence French."""
     letters = _NOISE.sub(" ", text)
+    unnamed = _NAME.sub(" ", letters)
+    if sum(c.isalpha() for c in unnamed) >= 20:
+        letters = unnamed
     fr_votes, en_votes = _cue_votes(letters)
     if sum(c.isalpha() for c in letters) < 60 and fr_votes != en_votes:
         return "fr" if fr_votes > en_votes else "en"
@@ -94,10 +128,7 @@ def _stemmer(language: Language):  # type: ignore[no-untyped-def]
 def _glossary() -> dict[str, set[str]]:
     """Stem -> stems of its translations, both ways (see ``glossary.tsv``)."""
     table: dict[str, set[str]] = {}
-    for line in (Path(__file__).parent / "glossary.tsv").read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        english, french = line.split("\t")
+    for english, french in _glossary_rows():
         source_words, target_words = term_variants(english), term_variants(french)
         for source, target in ((source_words, target_words), (target_words, source_words)):
             # A phrase translates through its last word ("technology transfer" -> "transfer"),

@@ -1,0 +1,311 @@
+"""What a question asks, each decision with a score: the routes that may answer it (nearest
+example questions, kept as data in ``questions.toml``, plus cue words as extra evidence), the
+operation over figures, and whether a turn continues the previous one.
+
+No decision here is final: the answer layer tries the routes best first and falls through to
+the next one, then to the passages, when a route has no answer for the entity named.
+
+Example::
+
+    analyser = Analyser(embedder.embed_query)
+    analysis = analyser.analyse("I'd like to license a molecule found at Institut Curie")
+    analysis.routes[0].route   # "contact"
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel
+from rapidfuzz import fuzz, process
+
+from cancerassist.text import fold_accents
+
+Route = Literal[
+    "contact",
+    "funding",
+    "coordinator",
+    "partners",
+    "role",
+    "person",
+    "biobank",
+    "project",
+    "figure",
+    "passage",
+]
+Operation = Literal[
+    "value",
+    "list",
+    "total",
+    "average",
+    "max",
+    "min",
+    "difference",
+    "increase",
+    "decrease",
+    "trend",
+    "count",
+    "membership",
+]
+
+# Cue words are evidence, not routes: each adds CUE_WEIGHT to the route's exemplar similarity
+# (cosines of multilingual-e5 sit in a narrow band, about 0.75-0.95, so 0.03 is a clear push
+# that a much closer exemplar still outweighs). Patterns run on accent-folded lower-case text.
+CUE_WEIGHT = 0.03
+_CUES: list[tuple[Route, re.Pattern[str]]] = [
+    ("biobank", re.compile(r"tumoroth|tissuth|biobank|biobanque|\bcrb\b")),
+    ("contact", re.compile(
+        r"contact|e-?mail|courriel|joindre|\badresse|\baddress|phone|telephone|\btel\b|"
+        r"numero de t|\bwhom\b|qui (?:dois-je |faut-il )?contacter|a qui m'adresser|"
+        r"tech(?:nology)? transfer|transfert de tech|valoris|licen[cs]|brevet|patent|start-?up|"
+        r"spin-?off|site (?:web|internet)|web ?site|\burl\b"
+    )),
+    ("coordinator", re.compile(r"coordin|coordonn|\bleads?\b|pilote|porteur")),
+    ("partners", re.compile(r"partenaire|partner|consortium|particip|takes? part|membre d")),
+    ("project", re.compile(r"duree|duration|how long|combien de temps|programme\b|program\b")),
+    ("funding", re.compile(
+        r"combien(?! d)|how much|montant|amount|financ|"
+        r"funding|\bfund|grant|accord[ea]|subvention|budget|euros?\b|€|\bleve|raised|"
+        r"\binvest(?:ed|ment|ments|i|is|issements?)?\b|cotis|\bfees?\b|moyenne|average|total|"
+        r"somme|\bsum\b"
+    )),
+    ("role", re.compile(r"\brole\b|responsib|what does .* do|que fait|charge de|in charge")),
+    ("person", re.compile(r"\bwho is\b|qui est\b|qui sont|key people|personnes cles|\bpeople\b")),
+    ("figure", re.compile(r"how many|combien de|nombre de|number of|effet levier|leverage")),
+]  # fmt: skip
+
+# Operations over figures: the most specific pattern that matches wins, by its weight.
+_OPERATIONS: list[tuple[Operation, float, re.Pattern[str]]] = [
+    ("increase", 0.9, re.compile(
+        r"(?:plus fort|plus grand|plus important|biggest|largest|greatest|sharpest)\w*\s+"
+        r"(?:\w+\s+){0,2}(?:hausse|augmentation|progression|increase|rise|growth|jump)"
+    )),
+    ("decrease", 0.9, re.compile(
+        r"(?:plus fort|plus grand|plus important|biggest|largest|greatest|sharpest|steepest)\w*\s+"
+        r"(?:\w+\s+){0,2}(?:baisse|diminution|chute|recul|drop|decrease|fall|decline|cut)"
+    )),
+    ("difference", 0.8, re.compile(
+        r"difference|ecart|how much more|how much less|combien de plus|combien de moins|"
+        r"de combien .* (?:augmente|baisse|diminue|plus|moins)|by how much"
+    )),
+    ("trend", 0.7, re.compile(
+        r"trend|evol|tendance|over the years|au fil|up or down|hausse ou (?:en )?baisse|"
+        r"augmente\w* ou (?:diminue|baisse)|increase\w* or decrease|went (?:up|down)|"
+        r"go(?:ne)? (?:up|down)|monte|progress"
+    )),
+    ("average", 0.8, re.compile(r"moyenne|average|\bmean\b|en moyenne|par an en moy")),
+    ("total", 0.7, re.compile(
+        r"\btotal\b|\bsum\b|somme (?:des|de tous|totale)|cumul|altogether|en tout|au total|"
+        r"combined|additionn|together|ensemble"
+    )),
+    ("min", 0.6, re.compile(
+        r"lowest|smallest|minimum|\bleast\b|plus (?:faible|bas|petit)|le moins\b|minimal"
+    )),
+    ("max", 0.6, re.compile(
+        r"highest|largest|biggest|maximum|\bmost\b|plus (?:eleve|important|gros)|maximal|record"
+    )),
+    ("membership", 0.5, re.compile(
+        r"^(?:is|are|was|does|did|est-ce que|fait-il|fait-elle)\b|"
+        r"\b(?:fait|font)(?:-(?:il|elle|ils|elles))? partie|\best-(?:il|elle)\b|\bamong\b|parmi"
+    )),
+    ("count", 0.5, re.compile(r"how many|combien de|combien d'|nombre de|number of")),
+    ("list", 0.3, re.compile(
+        r"\blist|liste|\bwhich\b|\bquel(?:le)?s\b|\bname (?:the|all)|\bcite|enumer|all the|"
+        r"tous les|toutes les"
+    )),
+]  # fmt: skip
+
+# A turn that leans on the previous one: it opens with a conjunction or "what about", or
+# refers back with a pronoun; a turn that names its own subject does not.
+_OPENS_FOLLOW_UP = re.compile(
+    r"^\s*(?:and|et|or|ou|what about|how about|same|idem|also|aussi|puis|then|ensuite|"
+    r"mais|but|quid|donc|so|alors|ok so|et donc)\b"
+)
+_REFERS_BACK = re.compile(
+    r"\b(?:its|it|their|them|his|her|he|she|they|this one|that one|those|these|the same|"
+    r"son|sa|ses|leur|leurs|il|elle|ils|elles|celui-ci|celle-ci|celui-la|celle-la|ces|cette|"
+    r"ce projet|this project|that project|ces annees|those years|ces deux|those two|"
+    r"la meme|le meme|there|y|ca|cela)\b"
+)
+# Impersonal uses of those pronouns refer to nothing ("Combien y a-t-il…", "il faut", "is it
+# true that…").
+_IMPERSONAL = re.compile(
+    r"\by a-t-il\b|-t-(?:il|elle)\b|-(?:il|elle)s?\b|\bil (?:y a|faut|existe|s'agit)\b|"
+    r"\b(?:it is|is it|it's)\b"
+)
+FOLLOW_UP_THRESHOLD = 0.5
+
+
+class ScoredRoute(BaseModel):
+    route: Route
+    score: float
+
+
+class ScoredOperation(BaseModel):
+    operation: Operation
+    score: float
+
+
+class Analysis(BaseModel):
+    """One question's routes (best first) and operation."""
+
+    routes: list[ScoredRoute]
+    operation: ScoredOperation | None = None
+
+    def score_of(self, route: Route) -> float:
+        return next((r.score for r in self.routes if r.route == route), 0.0)
+
+
+def load_exemplars(path: Path | None = None) -> dict[Route, list[str]]:
+    path = path or Path(__file__).with_name("questions.toml")
+    with path.open("rb") as f:
+        table = tomllib.load(f)["intents"]
+    return {route: list(questions) for route, questions in table.items()}
+
+
+def cue_scores(question: str) -> dict[Route, float]:
+    folded = fold_accents(question).lower()
+    return {route: CUE_WEIGHT for route, pattern in _CUES if pattern.search(folded)}
+
+
+def detect_operation(question: str) -> ScoredOperation | None:
+    folded = fold_accents(question).lower().replace("’", "'")
+    found = [(weight, op) for op, weight, pattern in _OPERATIONS if pattern.search(folded)]
+    if not found:
+        return None
+    weight, operation = max(found)
+    return ScoredOperation(operation=operation, score=weight)
+
+
+def follow_up_score(text: str, names_own_subject: bool) -> float:
+    """How likely ``text`` continues the previous turn rather than starting a new topic."""
+    folded = fold_accents(text).lower().replace("’", "'")
+    score = 0.0
+    if _OPENS_FOLLOW_UP.search(folded):
+        score += 0.6
+    if _REFERS_BACK.search(_IMPERSONAL.sub(" ", folded)):
+        score += 0.4
+    # A turn with no subject of its own may still stand alone ("What is ECRIN?" is about
+    # ECRIN even if ECRIN is not a known name): only a slight lean.
+    score += -0.6 if names_own_subject else 0.15
+    return round(score, 3)
+
+
+class Analyser:
+    """Holds the example questions' vectors; scores a question's routes against them."""
+
+    def __init__(
+        self,
+        embed: Callable[[str], np.ndarray],
+        exemplars: dict[Route, list[str]] | None = None,
+    ) -> None:
+        self.embed = embed
+        examples = exemplars or load_exemplars()
+        self._routes: list[Route] = []
+        vectors = []
+        for route, questions in examples.items():
+            for question in questions:
+                self._routes.append(route)
+                vectors.append(embed(question))
+        self._matrix = np.vstack(vectors).astype(np.float32)
+
+    def analyse(self, question: str, vector: np.ndarray | None = None) -> Analysis:
+        if vector is None:
+            vector = self.embed(question)
+        similarities = self._matrix @ vector.astype(np.float32)
+        best: dict[Route, float] = {}
+        for route, similarity in zip(self._routes, similarities, strict=True):
+            best[route] = max(best.get(route, -1.0), float(similarity))
+        for route, bonus in cue_scores(question).items():
+            best[route] = best.get(route, 0.0) + bonus
+        routes = sorted(
+            (ScoredRoute(route=r, score=round(s, 4)) for r, s in best.items()),
+            key=lambda r: -r.score,
+        )
+        return Analysis(routes=routes, operation=detect_operation(question))
+
+
+# Capitalised words that name no entity: question openers, and adjectives of countries and
+# languages ("Which Belgian partner…"), which the documents write as codes or nouns.
+_NOT_NAMES = frozenset(
+    "i is are was were who whom what which when where why how does did do can could would "
+    "should tell give list name quel quelle quels quelles qui que quoi quand comment combien "
+    "sont pourquoi ou french english european belgian german dutch british finnish swedish "
+    "italian spanish american chinese francais francaise anglais anglaise europeen europeenne "
+    "belge allemand allemande neerlandais britannique finlandais suedois italien espagnol "
+    "americain chinois ok okay hello bonjour merci thanks please".split()
+)
+_NAME_WORD = re.compile(r"[^\W\d_][\w’'&-]*(?:\s+\d+\b)?")
+# "Cancéropôle Est (CEST)": the acronym in brackets is another name of what precedes it.
+_BRACKETED_ACRONYM = re.compile(r"\(\s*[A-Z][A-Za-z]{1,7}\s*\)")
+
+
+def name_words(question: str) -> list[str]:
+    """The words of proper names the question uses: capitalised words that do not open a
+    sentence, and acronyms anywhere, with a number that follows them ("Paris 13", "U 823"),
+    folded and split on hyphens ("Paris-Saclay" -> paris, saclay). An answer about these
+    names must use them: one that does not is about something else."""
+    text = _BRACKETED_ACRONYM.sub(" ", question)
+    words: list[str] = []
+    for match in _NAME_WORD.finditer(text):
+        head, _, tail = match.group().replace("’", "'").partition("'")
+        # "l'Université" names the university; "INCa's" names INCa.
+        word = tail if tail and len(head) <= 2 and head.islower() else head
+        opens = not text[: match.start()].strip() or text[: match.start()].rstrip()[-1] in ".?!:;"
+        acronym = sum(c.isupper() for c in word) >= 2
+        if not word or not (acronym or (word[0].isupper() and not opens)):
+            continue
+        for part in re.split(r"[-\s&]+", fold_accents(word).lower()):
+            if (len(part) >= 3 or part.isdigit() or (acronym and len(part) == 2)) and (
+                part not in _NOT_NAMES
+            ):
+                words.append(part)
+    return list(dict.fromkeys(words))
+
+
+_CAPITALISED_RUN = re.compile(
+    r"(?:[A-ZÀ-Þ][\w’']*[\s-]+(?:(?:de|du|des|d’|d')[\s-]*)?){1,5}[A-ZÀ-Þ][\w’']*"
+)
+
+
+def _initials(context: str) -> set[str]:
+    """Acronyms a text could be called by: the initials of its runs of capitalised words
+    ("Cancéropôle Grand Ouest" -> cgo, "Île-de-France" -> idf)."""
+    found = set()
+    for run in _CAPITALISED_RUN.finditer(context):
+        words = [w for w in re.split(r"[\s’'-]+", fold_accents(run.group()).lower()) if w]
+        for first in range(len(words) - 1):  # "Cancéropôle Île-de-France": cidf, idf…
+            tail = words[first:]
+            found.add("".join(w[0] for w in tail))
+            found.add("".join(w[0] for w in tail if w not in ("de", "du", "des", "d")))
+    return found
+
+
+def missing_names(words: list[str], context: str) -> list[str]:
+    """The ``name_words`` that ``context`` never uses (a spelling one or two letters off still
+    counts as used)."""
+    if not words:
+        return []
+    vocabulary = set(re.findall(r"[a-z0-9]+", fold_accents(context).lower()))
+    vocabulary |= _initials(context)
+    missing = []
+    for word in words:
+        if word in vocabulary:
+            continue
+        close = (
+            process.extractOne(word, vocabulary, scorer=fuzz.ratio, score_cutoff=88)
+            if len(word) >= 5
+            else None
+        )
+        if close is None:
+            missing.append(word)
+    # The question's name may be the acronym the context uses ("Cancéropôle Grand Ouest" for
+    # "CGO").
+    if missing and "".join(w[0] for w in words if not w.isdigit()) in vocabulary:
+        return []
+    return missing
