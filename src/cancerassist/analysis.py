@@ -182,6 +182,17 @@ def detect_operation(question: str) -> ScoredOperation | None:
     return ScoredOperation(operation=operation, score=weight)
 
 
+def continuation_score(text: str) -> float:
+    """How likely ``text`` asks the previous question again about something else ("And at
+    Institut Pasteur?", "Et pour 2012 ?", "What about the average?")."""
+    folded = fold_accents(text).lower().replace("’", "'")
+    score = 0.6 if _OPENS_FOLLOW_UP.search(folded) else 0.0
+    # An elliptical turn has (almost) no words of its own besides a name or a year.
+    if len(re.findall(r"[a-z]{4,}", folded)) <= 3:
+        score += 0.2
+    return score
+
+
 def follow_up_score(text: str, names_own_subject: bool) -> float:
     """How likely ``text`` continues the previous turn rather than starting a new topic."""
     folded = fold_accents(text).lower().replace("’", "'")
@@ -245,6 +256,18 @@ _NAME_WORD = re.compile(r"[^\W\d_][\w’'&-]*(?:\s+\d+\b)?")
 _BRACKETED_ACRONYM = re.compile(r"\(\s*[A-Z][A-Za-z]{1,7}\s*\)")
 
 
+def name_phrases(question: str) -> list[str]:
+    """The names the question uses, as written ("Cancéropôle Nord-Ouest")."""
+    text = _BRACKETED_ACRONYM.sub(" ", question)
+    wanted = set(name_words(text))
+    phrases: list[str] = []
+    for match in _NAME_WORD.finditer(text):
+        parts = re.split(r"[-\s&']+", fold_accents(match.group()).lower().replace("’", "'"))
+        if any(p in wanted for p in parts):
+            phrases.append(match.group())
+    return [" ".join(phrases)] if phrases else []
+
+
 def name_words(question: str) -> list[str]:
     """The words of proper names the question uses: capitalised words that do not open a
     sentence, and acronyms anywhere, with a number that follows them ("Paris 13", "U 823"),
@@ -286,12 +309,13 @@ def _initials(context: str) -> set[str]:
     return found
 
 
-def missing_names(words: list[str], context: str) -> list[str]:
+def missing_names(words: list[str], context: str, near: str | None = None) -> list[str]:
     """The ``name_words`` that ``context`` never uses (a spelling one or two letters off still
-    counts as used)."""
+    counts as used); numbers must be in ``near`` if given."""
     if not words:
         return []
-    vocabulary = set(re.findall(r"[a-z0-9]+", fold_accents(context).lower()))
+    vocabulary = set(re.findall(r"[a-z]+", fold_accents(context).lower()))
+    vocabulary |= set(re.findall(r"\d+", near if near is not None else context))
     vocabulary |= _initials(context)
     missing = []
     for word in words:

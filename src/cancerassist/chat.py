@@ -32,9 +32,11 @@ from cancerassist.analysis import (
     Analysis,
     Route,
     ScoredRoute,
+    continuation_score,
     cue_scores,
     follow_up_score,
     missing_names,
+    name_phrases,
     name_words,
 )
 from cancerassist.answer import (
@@ -72,13 +74,13 @@ ROUTE_MARGIN = 0.035
 FOLLOW_UP_BONUS = 0.04
 # Below the general route by more than this, a fact route is not tried.
 PASSAGE_MARGIN = 0.01
-# A fact route this far above the general one says what the answer must hold: a passage
-# without an e-mail cannot answer "whom to contact", one without a figure "how much".
-SHAPE_MARGIN = 0.02
 _PERSON = re.compile(
     r"\b(?:Dr|Pr|Prof|Professeur|Docteur|Mme|M)\.?\s+[A-ZÀ-Þ]"
     r"|\b[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ][A-Za-zà-ÿ-]{2,}"
 )
+# How far before a sentence the number of a name may be ("Université Paris 13 …").
+CONTEXT_CHARS = 250
+_NUMBER = re.compile(r"\d")
 _PHONE = re.compile(r"\+?\d[\d .()-]{7,}\d")
 _SHAPES: dict[Route, re.Pattern[str]] = {
     "contact": re.compile(r"@|https?://|www\.|\+?\d[\d .()-]{7,}\d"),
@@ -138,39 +140,47 @@ def resolve(messages: list[ChatMessage], loaded: Loaded, analyser: Analyser) -> 
 def _resolve_turn(
     text: str, history: list[Resolved], loaded: Loaded, analyser: Analyser
 ) -> Resolved:
+    """Two scored decisions for a turn after the first: does it continue the previous
+    question ("And at Institut Pasteur?": same route, new subject), and does it lean on the
+    previous subject ("What was its budget?", "Et en 2012 ?": its subject, and its years)."""
     vector = loaded.retriever.embed(text)
     analysis = analyser.analyse(text, vector)
-    subjects = loaded.gazetteer.match(text)
+    subjects = loaded.gazetteer.match(text) or name_phrases(text)
     years = [int(y) for y in YEAR.findall(text)]
     own = Resolved(text, analysis, subjects, years, text)
     if not history:
         return own
     previous = history[-1]
-    follow = follow_up_score(text, names_own_subject=bool(subjects or name_words(text)))
-    if follow < FOLLOW_UP_THRESHOLD:
+    continues = continuation_score(text)
+    follow = follow_up_score(text, names_own_subject=bool(subjects))
+    if continues < FOLLOW_UP_THRESHOLD and follow < FOLLOW_UP_THRESHOLD:
         return own
+    carried_route = previous.analysis.routes[0].route
+    weight = max(continues, follow)
+    routes = sorted(
+        (
+            ScoredRoute(
+                route=r.route,
+                score=r.score + (FOLLOW_UP_BONUS * weight if r.route == carried_route else 0),
+            )
+            for r in analysis.routes
+        ),
+        key=lambda r: -r.score,
+    )
+    operation = analysis.operation or (previous.analysis.operation if not years else None)
+    merged = Analysis(routes=routes, operation=operation)
+    if follow < FOLLOW_UP_THRESHOLD:
+        return Resolved(text, merged, subjects, years, text)
     # The previous turn's subject and, when this one refers to them or names none, its years.
     carried_years = years
     if not years and (_REFERS_TO_YEARS.search(fold_accents(text).lower()) or not subjects):
         carried_years = previous.years
-        if len(carried_years) < 2 and (
-            analysis.operation and analysis.operation.operation in _SERIES
-        ):
+        if len(carried_years) < 2 and operation and operation.operation in _SERIES:
             earlier = [y for turn in history for y in turn.years]
             carried_years = list(dict.fromkeys(earlier))[-2:]
     carried = " ".join(
         [text, *previous.subjects, *(str(y) for y in carried_years if y not in years)]
     )
-    routes = [
-        ScoredRoute(
-            route=r.route,
-            score=r.score
-            + (FOLLOW_UP_BONUS * follow if r.route == previous.analysis.routes[0].route else 0),
-        )
-        for r in analysis.routes
-    ]
-    operation = analysis.operation or (previous.analysis.operation if not years else None)
-    merged = Analysis(routes=sorted(routes, key=lambda r: -r.score), operation=operation)
     return Resolved(
         carried,
         merged,
@@ -310,8 +320,11 @@ class ChatService:
         for rank, scored in enumerate(analysis.routes):
             if scored.score < floor:
                 break
-            # Below the best route, only a route the question also has cue words for.
-            if scored.route == "passage" or (rank and scored.route not in cues):
+            # Below the best route, only a route the question has cue words for, and only if
+            # the best has none (its examples and its words agree on what is asked).
+            if scored.route == "passage" or (
+                rank and (scored.route not in cues or analysis.routes[0].route in cues)
+            ):
                 continue
             facts = lookup(resolved.question, loaded.index.facts, scored.route, operation)
             if facts.status == "answered" and self._faithful(facts, names, loaded):
@@ -321,6 +334,10 @@ class ChatService:
                 return _Draft(text, "answered", citations, facts, [c.snippet for c in citations])
             if facts.status == "no_answer":
                 refusals.append(facts)
+                if facts.entity and not rank:
+                    # The best route knows the subject and lacks what is asked of it: another
+                    # kind of record about it would answer another question.
+                    break
         timings["facts"] = _ms(mark)
         result = loaded.retriever.run(resolved.retrieval_query, k=5)
         timings.update({f"retrieve_{k}": v for k, v in result.timings_ms.items()})
@@ -332,9 +349,10 @@ class ChatService:
             for e in score_evidence(resolved.retrieval_query, result.hits, loaded.index)
             if not is_heading(e.text.strip())
             and (shape is None or shape.search(e.text))
+            and (operation != "count" or _NUMBER.search(e.text))
             # The years asked about are in the sentence, or it is about other years.
             and all(y in e.text for y in years)
-            and not missing_names(names, _context(e, loaded.index))
+            and not missing_names(names, _context(e, loaded.index), _near(e))
         ]
         if not self._supported(scored_evidence):
             timings["compose"] = _ms(mark)
@@ -415,7 +433,7 @@ def _expected_shape(question: str, analysis: Analysis) -> re.Pattern[str] | None
     """What a sentence must hold to answer, when the question is clearly of a fact route:
     its examples are closest and its cue words are there."""
     best = analysis.routes[0]
-    if best.route == "passage" or best.score < analysis.score_of("passage") + SHAPE_MARGIN:
+    if best.route == "passage" or best.score < analysis.score_of("passage"):
         return None
     if best.route == "contact" and PHONE_ASKED.search(fold_accents(question).lower()):
         return _PHONE
@@ -426,6 +444,11 @@ def _context(evidence: Evidence, index: SearchIndex) -> str:
     """What a sentence is about: its chunk, section and title, and its document's subject."""
     chunk = evidence.chunk
     return f"{chunk.text} {chunk.section} {chunk.title} {index.documents[chunk.doc_id].subject}"
+
+
+def _near(evidence: Evidence) -> str:
+    """The sentence and what just precedes it, where a number in a name ("Paris 13") must be."""
+    return evidence.chunk.text[max(0, evidence.start - CONTEXT_CHARS) : evidence.end]
 
 
 def _ms(started: float) -> float:
