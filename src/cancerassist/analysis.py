@@ -141,6 +141,36 @@ _IMPERSONAL = re.compile(
 FOLLOW_UP_THRESHOLD = 0.5
 
 
+AnswerType = Literal["person", "year", "amount"]
+# What the question's form asks for, whatever its subject: the answer sentence must hold one.
+_ASKED: list[tuple[AnswerType, float, re.Pattern[str]]] = [
+    ("year", 0.9, re.compile(
+        r"\b(?:when|quand|what year|which year|quelle annee|depuis quand|since when|"
+        r"depuis quelle annee|since which year|in which year|en quelle annee)\b"
+    )),
+    ("amount", 0.8, re.compile(r"\bhow much\b|\bcombien(?! d)|\bmontant\b|\bquelle somme\b")),
+    ("person", 0.7, re.compile(
+        r"^\W*(?:who|qui)\b.*\b(?:direct|dirig|presid|chair|head|tete|porte-parole|spokes|"
+        r"chercheur|researcher|scientist|fond[ae]|founder|ceo|manag)"
+        r"|\b(?:a la tete|at the head)\b"
+    )),
+]  # fmt: skip
+
+
+class ScoredType(BaseModel):
+    answer_type: AnswerType
+    score: float
+
+
+def asked_type(question: str) -> ScoredType | None:
+    folded = fold_accents(question).lower().replace("’", "'")
+    found = [(weight, kind) for kind, weight, pattern in _ASKED if pattern.search(folded)]
+    if not found:
+        return None
+    weight, kind = max(found)
+    return ScoredType(answer_type=kind, score=weight)
+
+
 class ScoredRoute(BaseModel):
     route: Route
     score: float
@@ -156,6 +186,7 @@ class Analysis(BaseModel):
 
     routes: list[ScoredRoute]
     operation: ScoredOperation | None = None
+    answer_type: ScoredType | None = None
 
     def score_of(self, route: Route) -> float:
         return next((r.score for r in self.routes if r.route == route), 0.0)
@@ -238,7 +269,9 @@ class Analyser:
             (ScoredRoute(route=r, score=round(s, 4)) for r, s in best.items()),
             key=lambda r: -r.score,
         )
-        return Analysis(routes=routes, operation=detect_operation(question))
+        return Analysis(
+            routes=routes, operation=detect_operation(question), answer_type=asked_type(question)
+        )
 
 
 # Capitalised words that name no entity: question openers, and adjectives of countries and
@@ -330,6 +363,8 @@ def missing_names(words: list[str], context: str, near: str | None = None) -> li
             missing.append(word)
     # The question's name may be the acronym the context uses ("Cancéropôle Grand Ouest" for
     # "CGO").
-    if missing and "".join(w[0] for w in words if not w.isdigit()) in vocabulary:
-        return []
+    letters = [w for w in words if not w.isdigit()]
+    acronym = "".join(w[0] for w in letters)
+    if len(acronym) >= 3 and set(letters) <= set(missing) and acronym in vocabulary:
+        return [w for w in missing if w.isdigit()]
     return missing

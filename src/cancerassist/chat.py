@@ -30,6 +30,7 @@ from cancerassist.analysis import (
     FOLLOW_UP_THRESHOLD,
     Analyser,
     Analysis,
+    AnswerType,
     Route,
     ScoredRoute,
     continuation_score,
@@ -74,17 +75,36 @@ ROUTE_MARGIN = 0.035
 FOLLOW_UP_BONUS = 0.04
 # Below the general route by more than this, a fact route is not tried.
 PASSAGE_MARGIN = 0.01
-_PERSON = re.compile(
-    r"\b(?:Dr|Pr|Prof|Professeur|Docteur|Mme|M)\.?\s+[A-ZÀ-Þ]"
-    r"|\b[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ][A-Za-zà-ÿ-]{2,}"
+# A person named as people are: with a title ("Pr Janin"), with a role after the name
+# ("Loïc Vaillant, Président"), or with a surname in capitals ("Philippe CLEZARDIN").
+_ROLE_WORDS = (
+    r"(?i:pr[ée]sident|directeur|directrice|director|chair|head|coordinat|coordonnat|"
+    r"responsable|manager|fondat|founder|porte-parole|spokes|chercheu|researcher|professeur|"
+    r"professor|ceo|d[ée]l[ée]gu[ée])"
 )
+_PERSON = re.compile(
+    r"\b(?:Dr|Pr|Prof|Professeur|Docteur|Mme|Mrs|Ms|Mr)\.?\s+[A-ZÀ-Þ]"
+    r"|\b[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ][a-zà-ÿ-]+(?:\s+[A-ZÀ-Þ][a-zà-ÿ-]+)?"
+    rf",\s+(?:[\w’']+,?\s+){{0,6}}{_ROLE_WORDS}|\b[A-ZÀ-Þ][a-zà-ÿ]+\s+[A-ZÀ-Þ][a-zà-ÿ-]+\s+{_ROLE_WORDS}"
+    r"|\b[A-ZÀ-Þ][a-zà-ÿ]+\s+[A-ZÀ-Þ]{3,}\b"
+    r"|(?i:coordonn[ée]e?s?|coordinated|dirig[ée]e?s?|directed|pr[ée]sid[ée]e?s?|chaired|led|"
+    r"headed)\s+(?:par|by)\s+[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ]"
+)
+# Passages whose sentences are scored as answers.
+PASSAGES = 8
 # How far before a sentence the number of a name may be ("Université Paris 13 …").
 CONTEXT_CHARS = 250
 _NUMBER = re.compile(r"\d")
 _PHONE = re.compile(r"\+?\d[\d .()-]{7,}\d")
+_AMOUNT = re.compile(r"\d[\d\s.,]*\s?(?:M€|k€|€|millions?|euros?)|€\s?\d", re.IGNORECASE)
+_TYPE_SHAPES: dict[AnswerType, re.Pattern[str]] = {
+    "person": _PERSON,
+    "year": YEAR,
+    "amount": _AMOUNT,
+}
 _SHAPES: dict[Route, re.Pattern[str]] = {
     "contact": re.compile(r"@|https?://|www\.|\+?\d[\d .()-]{7,}\d"),
-    "funding": re.compile(r"\d[\d\s.,]*\s?(?:M€|k€|€|millions?|euros?)|€\s?\d", re.IGNORECASE),
+    "funding": _AMOUNT,
     "figure": re.compile(r"\d"),
     "person": _PERSON,
     "coordinator": _PERSON,
@@ -168,7 +188,7 @@ def _resolve_turn(
         key=lambda r: -r.score,
     )
     operation = analysis.operation or (previous.analysis.operation if not years else None)
-    merged = Analysis(routes=routes, operation=operation)
+    merged = Analysis(routes=routes, operation=operation, answer_type=analysis.answer_type)
     if follow < FOLLOW_UP_THRESHOLD:
         return Resolved(text, merged, subjects, years, text)
     # The previous turn's subject and, when this one refers to them or names none, its years.
@@ -339,17 +359,16 @@ class ChatService:
                     # kind of record about it would answer another question.
                     break
         timings["facts"] = _ms(mark)
-        result = loaded.retriever.run(resolved.retrieval_query, k=5)
+        result = loaded.retriever.run(resolved.retrieval_query, k=PASSAGES)
         timings.update({f"retrieve_{k}": v for k, v in result.timings_ms.items()})
         mark = time.perf_counter()
-        shape = _expected_shape(resolved.question, analysis)
+        shapes = _expected_shapes(resolved.question, analysis)
         years = [str(y) for y in resolved.years]
         scored_evidence = [
             e
             for e in score_evidence(resolved.retrieval_query, result.hits, loaded.index)
             if not is_heading(e.text.strip())
-            and (shape is None or shape.search(e.text))
-            and (operation != "count" or _NUMBER.search(e.text))
+            and all(shape.search(e.text) for shape in shapes)
             # The years asked about are in the sentence, or it is about other years.
             and all(y in e.text for y in years)
             and not missing_names(names, _context(e, loaded.index), _near(e))
@@ -371,7 +390,12 @@ class ChatService:
         partner?", in the organisation asked about)."""
         if facts.reason == "not_member":
             return True
-        records = " ".join(str(v) for f in facts.facts for v in f.model_dump().values())
+        documents = loaded.index.documents
+        records = " ".join(
+            [str(v) for f in facts.facts for v in f.model_dump().values()]
+            # What a document is about is what its records are about.
+            + [documents[f.provenance.doc_id].subject for f in facts.facts]
+        )
         aliases = " ".join(
             alias
             for canonical, forms in loaded.index.facts.aliases.items()
@@ -429,15 +453,22 @@ def _load(settings: Settings, embedder: Embedder, index: SearchIndex) -> Loaded:
     )
 
 
-def _expected_shape(question: str, analysis: Analysis) -> re.Pattern[str] | None:
-    """What a sentence must hold to answer, when the question is clearly of a fact route:
-    its examples are closest and its cue words are there."""
+def _expected_shapes(question: str, analysis: Analysis) -> list[re.Pattern[str]]:
+    """What a sentence must hold to answer: what the question's form asks for (a year, an
+    amount, a person, a number), and what a clearly fact-route question asks for (its
+    examples are closest and its cue words are there: an e-mail for "whom to contact")."""
+    shapes = []
+    if analysis.answer_type is not None:
+        shapes.append(_TYPE_SHAPES[analysis.answer_type.answer_type])
+    if analysis.operation is not None and analysis.operation.operation == "count":
+        shapes.append(_NUMBER)
     best = analysis.routes[0]
-    if best.route == "passage" or best.score < analysis.score_of("passage"):
-        return None
-    if best.route == "contact" and PHONE_ASKED.search(fold_accents(question).lower()):
-        return _PHONE
-    return _SHAPES.get(best.route) if best.route in cue_scores(question) else None
+    if best.route != "passage" and best.score >= analysis.score_of("passage"):
+        if best.route == "contact" and PHONE_ASKED.search(fold_accents(question).lower()):
+            shapes.append(_PHONE)
+        elif best.route in cue_scores(question) and best.route in _SHAPES:
+            shapes.append(_SHAPES[best.route])
+    return shapes
 
 
 def _context(evidence: Evidence, index: SearchIndex) -> str:
