@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -483,6 +483,9 @@ class Evidence:
     shaped: float  # bonus for holding the kind of thing asked for
     score: float
     dense: float
+    # A heading answers only what its words hold ("Clara Ducord, Directrice … de 2018 à 2022"
+    # for "who directed …"), never as a bare title.
+    heading: bool = False
 
     @property
     def support(self) -> float:
@@ -493,18 +496,20 @@ class Evidence:
         return self.chunk.text[self.start : self.end]
 
 
-def _sentences(chunk: Chunk) -> list[tuple[int, int]]:
+def _sentences(chunk: Chunk) -> list[tuple[int, int, bool]]:
+    """Spans of the chunk's sentences, each with whether it is a heading."""
     spans, start = [], 0
     for match in _SENTENCE.finditer(chunk.text):
         spans.append((start, match.start()))
         start = match.end()
     spans.append((start, len(chunk.text)))
     headings = set(chunk.section.split(" › "))
-    return [
-        (s, e)
-        for s, e in spans
-        if chunk.text[s:e].strip() and chunk.text[s:e].strip() not in headings
-    ]
+    out = []
+    for s, e in spans:
+        text = chunk.text[s:e].strip()
+        if text:
+            out.append((s, e, text in headings or is_heading(text)))
+    return out
 
 
 # What kind of answer a question wants, and what a sentence holding one looks like.
@@ -550,7 +555,7 @@ def score_evidence(question: str, hits: list[SearchHit], index: SearchIndex) -> 
     total = sum(weights) or 1.0
     out = []
     for hit in hits:
-        for start, end in _sentences(hit.chunk):
+        for start, end, heading in _sentences(hit.chunk):
             tokens = set(tokenize(hit.chunk.text[start:end]))
             context = set(tokenize(hit.chunk.section + " " + hit.chunk.title))
             matched = sum(
@@ -565,7 +570,7 @@ def score_evidence(question: str, hits: list[SearchHit], index: SearchIndex) -> 
             if counting and _counts(sentence, asked):
                 shaped += 0.3  # "318 Units" for "how many units"
             score = coverage + shaped + 0.1 / hit.rank + dense * 0.2
-            out.append(Evidence(hit.chunk, start, end, coverage, shaped, score, dense))
+            out.append(Evidence(hit.chunk, start, end, coverage, shaped, score, dense, heading))
     return sorted(out, key=lambda e: -e.score)
 
 
@@ -574,8 +579,11 @@ def extractive_answer(
     language: Language,
     prompts: Prompts,
     documents: dict[str, SourceDocument],
+    shapes: Sequence[re.Pattern[str]] = (),
 ) -> tuple[str, list[Citation]]:
-    """One to three consecutive sentences around the best one, quoted with their source."""
+    """One to three consecutive sentences around the best one, quoted with their source. A
+    quote in the other language is led by what answers the question in it (the name, year or
+    figure that ``shapes`` find), so the answer itself needs no translation."""
     best = evidence[0]
     chosen = [best]
     neighbours = sorted(
@@ -583,7 +591,7 @@ def extractive_answer(
         key=lambda e: abs(e.start - best.start),
     )
     for other in neighbours:
-        if is_heading(other.text.strip()):
+        if other.heading:
             continue
         adjacent = any(
             abs(other.start - c.end) <= 2 or abs(c.start - other.end) <= 2 for c in chosen
@@ -599,27 +607,41 @@ def extractive_answer(
     if quote.endswith(":"):
         # A lead-in ("… a défini 8 réseaux thématiques :"): the answer is the list after it.
         items, source_end = _list_after(documents[best.chunk.doc_id].text, source_end)
-        quote = shorten_quote(f"{quote} {'; '.join(items)}") if items else quote
+        quote = f"{quote} {'; '.join(items)}" if items else quote
     quote_language = (
         detect_language(quote, best.chunk.language) if len(quote) > 40 else best.chunk.language
     )
+    found = _stated(best.text, shapes)
     if quote_language == language:
-        text = prompts.say(language, "extractive.same_language", quote=quote)
+        key, values = "extractive.same_language", {}
     else:
         name = prompts.say(language, f"language.name_{quote_language}")
-        text = prompts.say(
-            language,
-            "extractive.other_language",
-            lang_name=name,
-            title=best.chunk.title,
-            quote=quote,
-        )
+        key = "extractive.other_language_answer" if found else "extractive.other_language"
+        values = {"lang_name": name, "title": best.chunk.title, "answer": (found or "").strip()}
+    room = MAX_ANSWER_CHARS - len(prompts.say(language, key, quote="", **values))
+    text = prompts.say(language, key, quote=shorten(quote, room), **values)
     citation = _chunk_citation(best.chunk, start, end, best.score, documents)
     if items:
         text_of_document = documents[best.chunk.doc_id].text
         citation.end = source_end
         citation.snippet = text_of_document[citation.start : source_end][:MAX_SNIPPET_CHARS]
-    return shorten(text), [citation]
+    return text, [citation]
+
+
+_NAME = re.compile(r"[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ][\w’'-]+")
+# A figure with what it counts ("269 projets", "30%").
+FIGURE = re.compile(r"\d[\d.,\u202f ]*(?:\s*%|\s+[^\W\d_][\w’'-]*)")
+
+
+def _stated(sentence: str, shapes: Sequence[re.Pattern[str]]) -> str | None:
+    """What the sentence says that answers the question, when exactly one thing of the asked
+    shape is in it: a year, an amount, a figure with what it counts, a person's name."""
+    for shape in shapes:
+        found = [m.group().strip() for m in shape.finditer(sentence)]
+        names = [n.group() for f in found for n in [_NAME.search(f)] if n]
+        if len(found) == 1:
+            return names[0] if names and len(found[0]) > len(names[0]) + 3 else found[0]
+    return None
 
 
 _BULLET = re.compile(r"^\s*(?:[•▪◦●*–-]|l(?=\s{1,3}\S)|\d{1,2}[.)])\s*")
@@ -644,11 +666,6 @@ def _list_after(text: str, offset: int, most: int = 20) -> tuple[list[str], int]
     return items, end
 
 
-def shorten_quote(text: str) -> str:
-    """A quote short enough to leave room for its lead-in within MAX_ANSWER_CHARS."""
-    return shorten(text[: MAX_ANSWER_CHARS - 120]) if len(text) > MAX_ANSWER_CHARS - 120 else text
-
-
 def _chunk_citation(
     chunk: Chunk, start: int, end: int, score: float, documents: dict[str, SourceDocument]
 ) -> Citation:
@@ -666,11 +683,12 @@ def _chunk_citation(
     )
 
 
-def shorten(text: str) -> str:
-    """At most MAX_ANSWER_CHARS, cut after a list item or a word; the citations hold the rest."""
-    if len(text) <= MAX_ANSWER_CHARS:
+def shorten(text: str, limit: int = MAX_ANSWER_CHARS) -> str:
+    """At most ``limit`` characters, cut after a list item or a word; the citations hold the
+    rest."""
+    if len(text) <= limit:
         return text
-    cut = text.rfind("; ", 0, MAX_ANSWER_CHARS - 1)
-    if cut < MAX_ANSWER_CHARS // 2:
-        cut = text.rfind(" ", 0, MAX_ANSWER_CHARS - 1)
+    cut = text.rfind("; ", 0, limit - 1)
+    if cut < limit // 2:
+        cut = text.rfind(" ", 0, limit - 1)
     return text[:cut].rstrip(",;: ") + " …"

@@ -41,6 +41,7 @@ from cancerassist.analysis import (
     name_words,
 )
 from cancerassist.answer import (
+    FIGURE,
     Evidence,
     Prompts,
     extractive_answer,
@@ -52,7 +53,6 @@ from cancerassist.answer import (
 from cancerassist.config import Settings
 from cancerassist.embed import Embedder, load_embedder
 from cancerassist.index import IndexUnavailableError, SearchIndex, build_index, load_index
-from cancerassist.ingest import is_heading
 from cancerassist.llm import LLM, OpenAILikeLLM, evidence_block, unsupported_claims
 from cancerassist.lookup import (
     PHONE_ASKED,
@@ -94,7 +94,6 @@ _PERSON = re.compile(
 PASSAGES = 8
 # How far before a sentence the number of a name may be ("Université Paris 13 …").
 CONTEXT_CHARS = 250
-_NUMBER = re.compile(r"\d")
 _PHONE = re.compile(r"\+?\d[\d .()-]{7,}\d")
 _AMOUNT = re.compile(r"\d[\d\s.,]*\s?(?:M€|k€|€|millions?|euros?)|€\s?\d", re.IGNORECASE)
 _TYPE_SHAPES: dict[AnswerType, re.Pattern[str]] = {
@@ -105,7 +104,7 @@ _TYPE_SHAPES: dict[AnswerType, re.Pattern[str]] = {
 _SHAPES: dict[Route, re.Pattern[str]] = {
     "contact": re.compile(r"@|https?://|www\.|\+?\d[\d .()-]{7,}\d"),
     "funding": _AMOUNT,
-    "figure": re.compile(r"\d"),
+    "figure": FIGURE,
     "person": _PERSON,
     "coordinator": _PERSON,
     "biobank": _PERSON,
@@ -367,7 +366,7 @@ class ChatService:
         scored_evidence = [
             e
             for e in score_evidence(resolved.retrieval_query, result.hits, loaded.index)
-            if not is_heading(e.text.strip())
+            if (not e.heading or shapes)
             and all(shape.search(e.text) for shape in shapes)
             # The years asked about are in the sentence, or it is about other years.
             and all(y in e.text for y in years)
@@ -380,7 +379,7 @@ class ChatService:
                 render_no_answer(refusal, language, self.prompts), "no_answer", [], refusal
             )
         text, citations = extractive_answer(
-            scored_evidence, language, self.prompts, loaded.index.documents
+            scored_evidence, language, self.prompts, loaded.index.documents, shapes
         )
         timings["compose"] = _ms(mark)
         return _Draft(text, "answered", citations, None, [e.text for e in scored_evidence[:6]])
@@ -461,7 +460,7 @@ def _expected_shapes(question: str, analysis: Analysis) -> list[re.Pattern[str]]
     if analysis.answer_type is not None:
         shapes.append(_TYPE_SHAPES[analysis.answer_type.answer_type])
     if analysis.operation is not None and analysis.operation.operation == "count":
-        shapes.append(_NUMBER)
+        shapes.append(FIGURE)
     best = analysis.routes[0]
     if best.route != "passage" and best.score >= analysis.score_of("passage"):
         if best.route == "contact" and PHONE_ASKED.search(fold_accents(question).lower()):

@@ -163,7 +163,8 @@ def is_correct(item: GoldItem, reply: SystemAnswer) -> bool:
     return reply.status == "answered" and contains_expected(reply.answer, item.expected)
 
 
-_QUOTED = re.compile(r"«[^»]*»|“[^”]*”|\"[^\"]*\"")
+# A quotation, closed or cut short ("… »" at the end of a shortened answer).
+_QUOTED = re.compile(r"«[^»]*(?:»|$)|“[^”]*(?:”|$)|\"[^\"]*(?:\"|$)")
 
 
 def answer_language(answer: str, default: Language) -> Language:

@@ -45,9 +45,10 @@ def _cue_votes(text: str) -> tuple[int, int]:
     found = _WORD.findall(text)
     words = [w.lower() for w in found]
     fr_words, en_words = _glossary_words()
-    fr = sum(w in _FR_CUES or w in fr_words for w in words)
+    folded = [fold_accents(w) for w in words]
+    fr = sum(w in _FR_CUES for w in words) + sum(w in fr_words for w in folded)
     fr += sum(c in _FR_LETTERS for w in found if not w[0].isupper() for c in w)
-    en = sum(w in _EN_CUES or w in en_words for w in words)
+    en = sum(w in _EN_CUES for w in words) + sum(w in en_words for w in folded)
     return fr, en
 
 
@@ -58,8 +59,8 @@ def _glossary_words() -> tuple[frozenset[str], frozenset[str]]:
     french: set[str] = set()
     english: set[str] = set()
     for english_text, french_text in _glossary_rows():
-        english.update(w.lower() for w in _WORD.findall(english_text))
-        french.update(w.lower() for w in _WORD.findall(french_text))
+        english.update(fold_accents(w.lower()) for w in _WORD.findall(english_text))
+        french.update(fold_accents(w.lower()) for w in _WORD.findall(french_text))
     return frozenset(french - english), frozenset(english - french)
 
 
@@ -82,7 +83,11 @@ def detect_language(text: str, default: Language = "fr") -> Language:
     if sum(c.isalpha() for c in unnamed) >= 20:
         letters = unnamed
     fr_votes, en_votes = _cue_votes(letters)
-    if sum(c.isalpha() for c in letters) < 60 and fr_votes != en_votes:
+    short = sum(c.isalpha() for c in letters) < 60
+    # Function words of one language only settle it, however long the text.
+    if (short and fr_votes != en_votes) or min(fr_votes, en_votes) == 0 < max(
+        fr_votes, en_votes
+    ) - 1:
         return "fr" if fr_votes > en_votes else "en"
     probabilities = _langdetect_probabilities(letters)
     fr_p, en_p = probabilities.get("fr", 0.0), probabilities.get("en", 0.0)
