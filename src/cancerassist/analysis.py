@@ -162,13 +162,15 @@ class ScoredType(BaseModel):
     score: float
 
 
-def asked_type(question: str) -> ScoredType | None:
+def asked_types(question: str) -> list[ScoredType]:
+    """Every kind of thing the question's form asks for ("Who … when …": a person and a
+    year)."""
     folded = fold_accents(question).lower().replace("’", "'")
-    found = [(weight, kind) for kind, weight, pattern in _ASKED if pattern.search(folded)]
-    if not found:
-        return None
-    weight, kind = max(found)
-    return ScoredType(answer_type=kind, score=weight)
+    return [
+        ScoredType(answer_type=kind, score=weight)
+        for kind, weight, pattern in _ASKED
+        if pattern.search(folded)
+    ]
 
 
 class ScoredRoute(BaseModel):
@@ -186,7 +188,7 @@ class Analysis(BaseModel):
 
     routes: list[ScoredRoute]
     operation: ScoredOperation | None = None
-    answer_type: ScoredType | None = None
+    answer_types: list[ScoredType] = []
 
     def score_of(self, route: Route) -> float:
         return next((r.score for r in self.routes if r.route == route), 0.0)
@@ -270,7 +272,7 @@ class Analyser:
             key=lambda r: -r.score,
         )
         return Analysis(
-            routes=routes, operation=detect_operation(question), answer_type=asked_type(question)
+            routes=routes, operation=detect_operation(question), answer_types=asked_types(question)
         )
 
 

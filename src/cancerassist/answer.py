@@ -40,7 +40,7 @@ from cancerassist.models import (
     SearchHit,
     SourceDocument,
 )
-from cancerassist.text import detect_language, fold_accents, term_variants, tokenize
+from cancerassist.text import YEAR, detect_language, fold_accents, term_variants, tokenize
 
 MAX_ANSWER_CHARS = 600
 MAX_SNIPPET_CHARS = 1000
@@ -528,12 +528,25 @@ _ANSWER_TYPES = (
 
 
 _COUNTING = re.compile(r"how many|combien d|nombre d|number of")
-_COUNTED = re.compile(r"\d[\d\s.,]*\s+([^\W\d_][\w’'-]*)")
+# A number and the few words after it, where what it counts is named ("10 early-stage (ESR)
+# and 4 experienced (ER) researchers").
+_COUNTED = re.compile(r"\d[\d\s.,]*\s+((?:[^\W\d_][\w’'-]*[\s()]*){1,4})")
 
 
-def _counts(sentence: str, asked: set[str]) -> bool:
+def counts(sentence: str, asked: set[str]) -> bool:
     """Whether the sentence gives a number of the thing the question counts."""
-    return any(set(tokenize(m.group(1))) & asked for m in _COUNTED.finditer(sentence))
+    return any(
+        set(tokenize(m.group(1))) & asked
+        for m in _COUNTED.finditer(sentence)
+        if not YEAR.fullmatch(m.group().split()[0].strip(",."))  # "en 2008, le…" counts nothing
+    )
+
+
+def counted_terms(question: str, names: Sequence[str]) -> set[str]:
+    """What a "how many" question counts: the forms of its words, less the names it uses
+    ("Combien d'habitants couvre le Cancéropôle X ?" counts habitants, not Cancéropôles)."""
+    named = {form for forms in term_variants(" ".join(names)) for form in forms}
+    return {form for forms in term_variants(question, translate=True) for form in forms} - named
 
 
 def _wanted_shapes(question: str) -> list[re.Pattern[str]]:
@@ -567,7 +580,7 @@ def score_evidence(question: str, hits: list[SearchHit], index: SearchIndex) -> 
             # A sentence holding the kind of thing asked for (an amount, a year…) is the answer.
             sentence = hit.chunk.text[start:end]
             shaped = 0.3 if shapes and all(s.search(sentence) for s in shapes) else 0.0
-            if counting and _counts(sentence, asked):
+            if counting and counts(sentence, asked):
                 shaped += 0.3  # "318 Units" for "how many units"
             score = coverage + shaped + 0.1 / hit.rank + dense * 0.2
             out.append(Evidence(hit.chunk, start, end, coverage, shaped, score, dense, heading))

@@ -44,6 +44,8 @@ from cancerassist.answer import (
     FIGURE,
     Evidence,
     Prompts,
+    counted_terms,
+    counts,
     extractive_answer,
     render_facts,
     render_no_answer,
@@ -90,6 +92,9 @@ _PERSON = re.compile(
     r"|(?i:coordonn[ée]e?s?|coordinated|dirig[ée]e?s?|directed|pr[ée]sid[ée]e?s?|chaired|led|"
     r"headed)\s+(?:par|by)\s+[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ]"
 )
+# A number in a sentence that covers this much of a "how many" question counts what it asks,
+# even when its words are not the question's (another language, a synonym).
+COUNT_COVERAGE = 0.5
 # Passages whose sentences are scored as answers.
 PASSAGES = 8
 # How far before a sentence the number of a name may be ("Université Paris 13 …").
@@ -187,7 +192,7 @@ def _resolve_turn(
         key=lambda r: -r.score,
     )
     operation = analysis.operation or (previous.analysis.operation if not years else None)
-    merged = Analysis(routes=routes, operation=operation, answer_type=analysis.answer_type)
+    merged = Analysis(routes=routes, operation=operation, answer_types=analysis.answer_types)
     if follow < FOLLOW_UP_THRESHOLD:
         return Resolved(text, merged, subjects, years, text)
     # The previous turn's subject and, when this one refers to them or names none, its years.
@@ -363,11 +368,13 @@ class ChatService:
         mark = time.perf_counter()
         shapes = _expected_shapes(resolved.question, analysis)
         years = [str(y) for y in resolved.years]
+        counted = counted_terms(resolved.question, names) if operation == "count" else set()
         scored_evidence = [
             e
             for e in score_evidence(resolved.retrieval_query, result.hits, loaded.index)
             if (not e.heading or shapes)
             and all(shape.search(e.text) for shape in shapes)
+            and (not counted or counts(e.text, counted) or e.coverage >= COUNT_COVERAGE)
             # The years asked about are in the sentence, or it is about other years.
             and all(y in e.text for y in years)
             and not missing_names(names, _context(e, loaded.index), _near(e))
@@ -456,9 +463,7 @@ def _expected_shapes(question: str, analysis: Analysis) -> list[re.Pattern[str]]
     """What a sentence must hold to answer: what the question's form asks for (a year, an
     amount, a person, a number), and what a clearly fact-route question asks for (its
     examples are closest and its cue words are there: an e-mail for "whom to contact")."""
-    shapes = []
-    if analysis.answer_type is not None:
-        shapes.append(_TYPE_SHAPES[analysis.answer_type.answer_type])
+    shapes = [_TYPE_SHAPES[t.answer_type] for t in analysis.answer_types]
     if analysis.operation is not None and analysis.operation.operation == "count":
         shapes.append(FIGURE)
     best = analysis.routes[0]
