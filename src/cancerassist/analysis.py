@@ -151,7 +151,8 @@ _ASKED: list[tuple[AnswerType, float, re.Pattern[str]]] = [
     ("amount", 0.8, re.compile(r"\bhow much\b|\bcombien(?! d)|\bmontant\b|\bquelle somme\b")),
     ("person", 0.7, re.compile(
         r"^\W*(?:who|qui)\b.*\b(?:direct|dirig|presid|chair|head|tete|porte-parole|spokes|"
-        r"chercheur|researcher|scientist|fond[ae]|founder|ceo|manag)"
+        r"chercheur|researcher|scientist|fond[ae]|founder|ceo|manag|responsib|responsable|"
+        r"in charge|charge de|runs?\b|coordin|coordonn|leads?\b)"
         r"|\b(?:a la tete|at the head)\b"
     )),
 ]  # fmt: skip

@@ -554,6 +554,32 @@ def _wanted_shapes(question: str) -> list[re.Pattern[str]]:
     return [shape for asks, shape in _ANSWER_TYPES if asks.search(folded)]
 
 
+_DEFINITION = re.compile(
+    r"^\W*(?:what is|what's|what are|qu'est-ce que|qu'est ce que|c'est quoi|que sont|"
+    r"qu'est-ce qu')\s+(?:the |an? |l'|le |la |les |une? )?(?P<subject>[^?]+?)\s*\??$"
+    r"|^\W*(?P<subject2>[^,?]+?)\s*,?\s*(?:c'est quoi|qu'est-ce que c'est)\b"
+)
+
+
+def _defined(question: str) -> str | None:
+    """What a definition question asks about ("What is ECRIN?" -> ECRIN)."""
+    match = _DEFINITION.search(fold_accents(question).lower().replace("’", "'"))
+    if match is None:
+        return None
+    return (match.group("subject") or match.group("subject2") or "").strip() or None
+
+
+def _defines(sentence: str, subject: str) -> bool:
+    """Whether the sentence opens on the subject and says what it is ("ECRIN is…",
+    "Medicen, pôle de compétitivité…")."""
+    opening = fold_accents(sentence).lower().lstrip("•-– ")[: len(subject) + 30]
+    pattern = (
+        rf"^(?:(?:the|le|la|l'|les)\s+)?{re.escape(subject)}\b\s*(?:\([^)]*\)\s*)?"
+        r"(?:,|is|are|est|sont|was|a |has)"
+    )
+    return bool(re.search(pattern, opening.replace("’", "'")))
+
+
 def score_evidence(question: str, hits: list[SearchHit], index: SearchIndex) -> list[Evidence]:
     """Sentences of the retrieved chunks, best first. Coverage is the share of the question's
     weight (IDF) that a sentence's words match; a word the corpus never uses counts fully
@@ -564,6 +590,7 @@ def score_evidence(question: str, hits: list[SearchHit], index: SearchIndex) -> 
     shapes = _wanted_shapes(question)
     counting = bool(_COUNTING.search(fold_accents(question).lower()))
     asked = {form for forms in words for form in forms}
+    defined = _defined(question)
     weights = [max((idf[v] for v in variants if v in idf), default=unknown) for variants in words]
     total = sum(weights) or 1.0
     out = []
@@ -582,6 +609,8 @@ def score_evidence(question: str, hits: list[SearchHit], index: SearchIndex) -> 
             shaped = 0.3 if shapes and all(s.search(sentence) for s in shapes) else 0.0
             if counting and counts(sentence, asked):
                 shaped += 0.3  # "318 Units" for "how many units"
+            if defined and _defines(sentence, defined):
+                shaped += 0.3  # "ECRIN is designed to…" for "What is ECRIN?"
             score = coverage + shaped + 0.1 / hit.rank + dense * 0.2
             out.append(Evidence(hit.chunk, start, end, coverage, shaped, score, dense, heading))
     return sorted(out, key=lambda e: -e.score)

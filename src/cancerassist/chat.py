@@ -110,9 +110,6 @@ _SHAPES: dict[Route, re.Pattern[str]] = {
     "contact": re.compile(r"@|https?://|www\.|\+?\d[\d .()-]{7,}\d"),
     "funding": _AMOUNT,
     "figure": FIGURE,
-    "person": _PERSON,
-    "coordinator": _PERSON,
-    "biobank": _PERSON,
 }
 _SERIES: frozenset[Aggregate] = frozenset({"total", "average", "difference", "trend"})
 _REFERS_TO_YEARS = re.compile(
