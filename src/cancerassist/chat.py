@@ -194,7 +194,12 @@ def _resolve_turn(
         return Resolved(text, merged, subjects, years, text)
     # The previous turn's subject and, when this one refers to them or names none, its years.
     carried_years = years
-    if not years and (_REFERS_TO_YEARS.search(fold_accents(text).lower()) or not subjects):
+    # Years are carried where they select records (a funding series, "those years"), not into
+    # another question about the same subject ("… since 2003? And how many teams?").
+    dated = carried_route == "funding" or (operation and operation.operation in _SERIES)
+    if not years and (
+        _REFERS_TO_YEARS.search(fold_accents(text).lower()) or (dated and not subjects)
+    ):
         carried_years = previous.years
         if len(carried_years) < 2 and operation and operation.operation in _SERIES:
             earlier = [y for turn in history for y in turn.years]

@@ -107,12 +107,16 @@ def _tokens(text: str) -> list[str]:
 class _Entity:
     name: str
     forms: list[list[str]] = field(default_factory=list)
+    # One-word forms that name it only when capitalised ("la Région …", not "quelles régions").
+    capitalised: list[str] = field(default_factory=list)
 
-    def score(self, question_tokens: Sequence[str], question_joined: set[str]) -> int:
+    def score(
+        self, question_tokens: Sequence[str], question_joined: set[str], capitals: set[str]
+    ) -> int:
         """Tokens of the most specific form found in the question; 0 if none is there. A form
         of three words or more may lack one ("Georges Pompidou hospital" names the "Hôpital
         Européen Georges Pompidou")."""
-        best = 0
+        best = 1 if any(c in capitals for c in self.capitalised) else 0
         for form in self.forms:
             if len(form) == 1 and len(form[0]) >= 4 and form[0] in question_joined:
                 best = max(best, 1)
@@ -122,14 +126,27 @@ class _Entity:
         return best
 
 
+def _prune(form: list[str], common: set[str]) -> list[str]:
+    """``form`` without the words most names share, unless that leaves nothing distinctive
+    ("Cancéropôle Est" stays whole: "est" alone is any French sentence)."""
+    kept = [t for t in form if t not in common]
+    return kept if len(kept) > 1 or (kept and len(kept[0]) >= 4) else form
+
+
+def _question_forms(question: str) -> tuple[list[str], set[str], set[str]]:
+    tokens = _tokens(question)
+    capitals = {normalise(w) for w in re.findall(r"\b[A-ZÀ-Þ][\w’'-]*", question)}
+    return tokens, _joined(tokens), capitals
+
+
 def _joined(tokens: Sequence[str]) -> set[str]:
     """Adjacent tokens written together: "BONE-NET" is tokens bone, net and the form bonenet."""
     return {"".join(tokens[i : i + n]) for n in (2, 3) for i in range(len(tokens) - n + 1)}
 
 
 def _same_word(a: str, b: str) -> bool:
-    if len(a) < 5 or len(b) < 5:
-        return a == b
+    if len(a) < 5 or len(b) < 5 or abs(len(a) - len(b)) > 2:
+        return a == b  # a typo changes a letter or two, not a word ("canceropoleest")
     return fuzz.ratio(a, b) >= 88
 
 
@@ -144,8 +161,6 @@ def _forms(name: str, extra: Iterable[str] = ()) -> list[list[str]]:
     words = re.findall(r"[A-ZÀ-Þ][\w’'-]*", name)
     if len(words) >= 3:
         forms.append([normalise("".join(w[0] for w in words))])
-    if len(tokens) > 1 and tokens[0] not in _GENERIC and len(tokens[0]) >= 4:
-        forms.append([tokens[0]])
     if "".join(distinctive) != distinctive[0]:
         forms.append(["".join(distinctive)])
     forms.extend(_tokens(alias) for alias in extra if _tokens(alias))
@@ -160,6 +175,9 @@ class Gazetteer:
         for name, extra in names:
             entity = merged.setdefault(name, _Entity(name))
             entity.forms.extend(f for f in _forms(name, extra) if f not in entity.forms)
+            tokens = _tokens(name)
+            if len(tokens) > 1 and tokens[0] not in _GENERIC and len(tokens[0]) >= 4:
+                entity.capitalised.append(tokens[0])
         # A word in many of the names ("Tumorothèque …" in a list of tumour banks) tells none
         # of them apart: it is left out of their forms.
         frequency: dict[str, int] = {}
@@ -168,33 +186,26 @@ class Gazetteer:
                 frequency[token] = frequency.get(token, 0) + 1
         common = {t for t, n in frequency.items() if n >= max(3, len(merged) // 4)}
         for entity in merged.values():
-            pruned = [[t for t in f if t not in common] or f for f in entity.forms]
+            pruned = [_prune(f, common) for f in entity.forms]
             entity.forms = [f for i, f in enumerate(pruned) if f not in pruned[:i]]
         # A one-word form several names share ("Région …") names none of them.
         owners: dict[str, set[str]] = {}
         for entity in merged.values():
-            for form in entity.forms:
-                if len(form) == 1:
-                    owners.setdefault(form[0], set()).add(entity.name)
+            for word in entity.capitalised:
+                owners.setdefault(word, set()).add(entity.name)
         for entity in merged.values():
-            entity.forms = [
-                f
-                for f in entity.forms
-                if len(f) > 1 or len(owners[f[0]]) == 1 or f == [normalise(entity.name)]
-            ]
+            entity.capitalised = [w for w in entity.capitalised if len(owners[w]) == 1]
         self.entities = list(merged.values())
 
     def mentioned(self, question: str) -> set[str]:
         """Every name the question mentions, however specific."""
-        tokens = _tokens(question)
-        joined = _joined(tokens)
-        return {e.name for e in self.entities if e.score(tokens, joined)}
+        tokens, joined, capitals = _question_forms(question)
+        return {e.name for e in self.entities if e.score(tokens, joined, capitals)}
 
     def match(self, question: str) -> list[str]:
         """The most specific names the question mentions."""
-        tokens = _tokens(question)
-        joined = _joined(tokens)
-        scored = [(e.score(tokens, joined), e.name) for e in self.entities]
+        tokens, joined, capitals = _question_forms(question)
+        scored = [(e.score(tokens, joined, capitals), e.name) for e in self.entities]
         best = max((s for s, _ in scored), default=0)
         return [name for score, name in scored if score and score == best]
 
