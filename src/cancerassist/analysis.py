@@ -22,7 +22,8 @@ from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 from cancerassist.text import fold_accents
 
@@ -83,11 +84,11 @@ _CUES: list[tuple[Route, re.Pattern[str]]] = [
 _OPERATIONS: list[tuple[Operation, float, re.Pattern[str]]] = [
     ("increase", 0.9, re.compile(
         r"(?:plus fort|plus grand|plus important|biggest|largest|greatest|sharpest)\w*\s+"
-        r"(?:\w+\s+){0,2}(?:hausse|augmentation|progression|increase|rise|growth|jump)"
+        r"(?:[\w'-]+\s+){0,3}(?:hausse|augmentation|progression|increase|rise|growth|jump)"
     )),
     ("decrease", 0.9, re.compile(
         r"(?:plus fort|plus grand|plus important|biggest|largest|greatest|sharpest|steepest)\w*\s+"
-        r"(?:\w+\s+){0,2}(?:baisse|diminution|chute|recul|drop|decrease|fall|decline|cut)"
+        r"(?:[\w'-]+\s+){0,3}(?:baisse|diminution|chute|recul|drop|decrease|fall|decline|cut)"
     )),
     ("difference", 0.8, re.compile(
         r"difference|ecart|how much more|how much less|combien de plus|combien de moins|"
@@ -345,6 +346,18 @@ def _initials(context: str) -> set[str]:
     return found
 
 
+def typo_edits(word: str) -> int:
+    """Edits a typo may make: a letter in a short word, two in a long one."""
+    return 1 if len(word) < 8 else 2
+
+
+def same_word(a: str, b: str) -> bool:
+    """``b`` is ``a`` or ``a`` mistyped; words under five letters must be exact."""
+    if len(a) < 5 or len(b) < 5:
+        return a == b
+    return Levenshtein.distance(a, b, score_cutoff=typo_edits(a)) <= typo_edits(a)
+
+
 def missing_names(words: list[str], context: str, near: str | None = None) -> list[str]:
     """The ``name_words`` that ``context`` never uses (a spelling one or two letters off still
     counts as used); numbers must be in ``near`` if given."""
@@ -358,7 +371,9 @@ def missing_names(words: list[str], context: str, near: str | None = None) -> li
         if word in vocabulary:
             continue
         close = (
-            process.extractOne(word, vocabulary, scorer=fuzz.ratio, score_cutoff=88)
+            process.extractOne(
+                word, vocabulary, scorer=Levenshtein.distance, score_cutoff=typo_edits(word)
+            )
             if len(word) >= 5
             else None
         )

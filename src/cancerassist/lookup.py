@@ -22,9 +22,8 @@ from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field
-from rapidfuzz import fuzz
 
-from cancerassist.analysis import cue_scores
+from cancerassist.analysis import cue_scores, same_word
 from cancerassist.facts import GENERIC_WORDS
 from cancerassist.models import (
     Biobank,
@@ -120,7 +119,7 @@ class _Entity:
         for form in self.forms:
             if len(form) == 1 and len(form[0]) >= 4 and form[0] in question_joined:
                 best = max(best, 1)
-            found = sum(any(_same_word(t, q) for q in question_tokens) for t in form)
+            found = sum(any(same_word(t, q) for q in question_tokens) for t in form)
             if found == len(form) or (len(form) >= 3 and found >= len(form) - 1):
                 best = max(best, found)
         return best
@@ -142,12 +141,6 @@ def _question_forms(question: str) -> tuple[list[str], set[str], set[str]]:
 def _joined(tokens: Sequence[str]) -> set[str]:
     """Adjacent tokens written together: "BONE-NET" is tokens bone, net and the form bonenet."""
     return {"".join(tokens[i : i + n]) for n in (2, 3) for i in range(len(tokens) - n + 1)}
-
-
-def _same_word(a: str, b: str) -> bool:
-    if len(a) < 5 or len(b) < 5 or abs(len(a) - len(b)) > 2:
-        return a == b  # a typo changes a letter or two, not a word ("canceropoleest")
-    return fuzz.ratio(a, b) >= 88
 
 
 def _forms(name: str, extra: Iterable[str] = ()) -> list[list[str]]:

@@ -1,0 +1,139 @@
+"""Question analysis without the model: names, operations, answer types, follow-up scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cancerassist.analysis import (
+    CUE_WEIGHT,
+    FOLLOW_UP_THRESHOLD,
+    Analyser,
+    asked_types,
+    continuation_score,
+    detect_operation,
+    follow_up_score,
+    missing_names,
+    name_phrases,
+    name_words,
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "words"),
+    [
+        ("Quel est l'email de valorisation de l'Université Paris-Saclay ?", ["paris", "saclay"]),
+        ("What is INCa's phone number?", ["inca"]),
+        ("Et à l'Université Paris 13 ?", ["paris", "13"]),
+        ("Who's the contact at Paris Diderot? Just the name, please.", ["paris", "diderot"]),
+        ("What is the legal status of the Cancéropôle Est (CEST)?", ["canceropole", "est"]),
+        # Adjectives of countries name no entity; a question's opening word is not a name.
+        ("Which Belgian partner takes part in BONE-NET?", ["bone", "net"]),
+        ("combien de tumorothèques ?", []),
+    ],
+)
+def test_name_words(question: str, words: list[str]) -> None:
+    assert [w for w in name_words(question) if w != "universite"] == words
+
+
+def test_name_phrases_keep_the_written_name() -> None:
+    assert name_phrases("Parle-moi du Cancéropôle Nord-Ouest.") == ["Cancéropôle Nord-Ouest"]
+
+
+def test_missing_names_accept_typos_and_acronyms_but_not_other_names() -> None:
+    assert missing_names(["gustave", "roussi"], "Gustave Roussy rechdev@gustaveroussy.fr") == []
+    # The context may call it by its initials.
+    assert missing_names(["canceropole", "grand", "ouest"], "le CGO a défini 8 réseaux") == []
+    assert missing_names(["idf"], "Le Cancéropôle Île-de-France et l’Ariis") == []
+    assert missing_names(["paris", "saclay"], "Université Paris Diderot") == ["saclay"]
+    # A number in a name must be near the sentence, not anywhere in the passage.
+    assert missing_names(["paris", "13"], "Université Paris Diderot", near="Paris Diderot") == [
+        "13"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("question", "operation"),
+    [
+        ("Quelle est la moyenne annuelle des subventions de la Région ?", "average"),
+        ("What was the average grant per year?", "average"),
+        ("Quelle est la différence entre 2008 et 2009 ?", "difference"),
+        ("By how much did it change between 2012 and 2013?", "difference"),
+        ("Quelle a été la plus forte baisse d'une année sur l'autre ?", "decrease"),
+        ("What was the biggest year-on-year increase?", "increase"),
+        ("Did the funding go up or down between 2014 and 2016?", "trend"),
+        ("Quel est le total de ces deux années ?", "total"),
+        ("How many partners does the project have?", "count"),
+        ("Is the University of Nantes a partner?", "membership"),
+        ("L'Université de Sheffield fait-elle partie des partenaires ?", "membership"),
+        # "somme" is also just "amount": no total without "des", "totale"…
+        ("Quelle somme le réseau accorde-t-il à chaque projet ?", None),
+        ("Who coordinates the project?", None),
+    ],
+)
+def test_operations(question: str, operation: str | None) -> None:
+    found = detect_operation(question)
+    assert (found.operation if found else None) == operation
+
+
+@pytest.mark.parametrize(
+    ("question", "types"),
+    [
+        ("When was INSERM founded?", ["year"]),
+        ("Depuis quelle année l'Inserm coordonne-t-il ECRIN ?", ["year"]),
+        ("Quel est le montant accordé ?", ["amount"]),
+        ("Qui préside le Cancéropôle Grand Ouest ?", ["person"]),
+        ("Who was the head of the institute when the convention was signed?", ["year", "person"]),
+        ("Who are the partners of BONE-NET?", []),
+    ],
+)
+def test_asked_types(question: str, types: list[str]) -> None:
+    assert sorted(t.answer_type for t in asked_types(question)) == sorted(types)
+
+
+@pytest.mark.parametrize(
+    ("text", "own_subject", "follows"),
+    [
+        ("Et en 2012 ?", False, True),
+        ("What was its total budget?", False, True),
+        ("Il couvre quelles régions ?", False, True),
+        ("What's the average over those years?", False, True),
+        # A new question, however short, is not a follow-up: no word count decides it.
+        ("What is ECRIN?", True, False),
+        ("Quand l'INSERM a-t-il été fondé ?", True, False),
+        ("Combien y a-t-il de tumorothèques ?", False, False),
+        ("Quel est le rôle de LIP ?", True, False),
+    ],
+)
+def test_follow_up_scores(text: str, own_subject: bool, follows: bool) -> None:
+    assert (follow_up_score(text, own_subject) >= FOLLOW_UP_THRESHOLD) is follows
+
+
+def test_continuation_is_the_same_question_about_something_else() -> None:
+    assert continuation_score("And at Institut Pasteur?") >= FOLLOW_UP_THRESHOLD
+    assert continuation_score("Et pour l'AP-HP ?") >= FOLLOW_UP_THRESHOLD
+    assert continuation_score("What are the missions of the Cancéropôles?") < FOLLOW_UP_THRESHOLD
+
+
+def test_routes_are_scored_by_the_nearest_example_and_cue_words() -> None:
+    """A fake embedder that maps a text to the bag of its letters: the route whose example
+    shares most letters wins, and a cue word adds its weight."""
+
+    def embed(text: str) -> np.ndarray:
+        vector = np.zeros(27, dtype=np.float32)
+        for c in text.lower():
+            vector[ord(c) - 97 if "a" <= c <= "z" else 26] += 1
+        return vector / np.linalg.norm(vector)
+
+    analyser = Analyser(
+        embed, {"contact": ["email address please"], "passage": ["what are the missions"]}
+    )
+    analysis = analyser.analyse("what are the missions of the network")
+    assert analysis.routes[0].route == "passage"
+    assert analysis.routes == sorted(analysis.routes, key=lambda r: -r.score)
+    # "email" is a contact cue: it adds CUE_WEIGHT to the contact route's similarity.
+    question = "what are the missions: email them"
+    similarity = float(embed(question) @ embed("email address please"))
+    assert analyser.analyse(question).score_of("contact") == pytest.approx(
+        similarity + CUE_WEIGHT, abs=1e-3
+    )
