@@ -30,6 +30,8 @@ from cancerassist.analysis import (
         # Adjectives of countries name no entity; a question's opening word is not a name.
         ("Which Belgian partner takes part in BONE-NET?", ["bone", "net"]),
         ("combien de tumorothèques ?", []),
+        ("Paris-Saclay tech transfer email", ["paris", "saclay"]),
+        ("Highest Region grant between 2012 and 2016", ["region"]),
     ],
 )
 def test_name_words(question: str, words: list[str]) -> None:

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from cancerassist.text import fold_accents
+from cancerassist.text import fold_accents, stopwords
 
 Route = Literal[
     "contact",
@@ -317,7 +317,11 @@ def name_words(question: str) -> list[str]:
         # "l'Université" names the university; "INCa's" names INCa.
         word = tail if tail and len(head) <= 2 and head.islower() else head
         opens = not text[: match.start()].strip() or text[: match.start()].rstrip()[-1] in ".?!:;"
-        acronym = sum(c.isupper() for c in word) >= 2
+        # An opening word may be any word ("Highest Region grant…"), but a compound of names
+        # is a name ("Paris-Saclay tech transfer email").
+        opens = opens and not re.fullmatch(r"[A-ZÀ-Þ]\w+-[A-ZÀ-Þ][\w-]*", word)
+        capitals = sum(c.isupper() for c in word)
+        acronym = capitals >= 2 and capitals * 2 >= sum(c.isalpha() for c in word)
         if not word or not (acronym or (word[0].isupper() and not opens)):
             continue
         for part in re.split(r"[-\s&]+", fold_accents(word).lower()):
@@ -333,6 +337,10 @@ _CAPITALISED_RUN = re.compile(
 )
 
 
+# Words an acronym skips: "Université Pierre et Marie Curie" is UPMC.
+_LINK_WORDS = frozenset("de du des d et and of the la le l".split())
+
+
 def _initials(context: str) -> set[str]:
     """Acronyms a text could be called by: the initials of its runs of capitalised words
     ("Cancéropôle Grand Ouest" -> cgo, "Île-de-France" -> idf)."""
@@ -342,7 +350,7 @@ def _initials(context: str) -> set[str]:
         for first in range(len(words) - 1):  # "Cancéropôle Île-de-France": cidf, idf…
             tail = words[first:]
             found.add("".join(w[0] for w in tail))
-            found.add("".join(w[0] for w in tail if w not in ("de", "du", "des", "d")))
+            found.add("".join(w[0] for w in tail if w not in _LINK_WORDS))
     return found
 
 
@@ -360,12 +368,17 @@ def same_word(a: str, b: str) -> bool:
 
 def missing_names(words: list[str], context: str, near: str | None = None) -> list[str]:
     """The ``name_words`` that ``context`` never uses (a spelling one or two letters off still
-    counts as used); numbers must be in ``near`` if given."""
+    counts as used); numbers and short names must be in ``near`` if given."""
     if not words:
         return []
-    vocabulary = set(re.findall(r"[a-z]+", fold_accents(context).lower()))
-    vocabulary |= set(re.findall(r"\d+", near if near is not None else context))
-    vocabulary |= _initials(context)
+    near = near if near is not None else context
+    # A name that is also a common word ("Est") must be written as a name near the sentence,
+    # not be the verb "est" anywhere in the passage; so must a number ("Paris 13").
+    common = stopwords()
+    close_by = {w.lower() for w in re.findall(r"\b[A-Z][A-Za-z]*", fold_accents(near))}
+    close_by |= set(re.findall(r"\d+", near))
+    words_used = re.findall(r"[a-z]+", fold_accents(context).lower())
+    vocabulary = {w for w in words_used if w not in common} | close_by | _initials(context)
     missing = []
     for word in words:
         if word in vocabulary:

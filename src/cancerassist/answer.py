@@ -621,7 +621,9 @@ def extractive_answer(
     language: Language,
     prompts: Prompts,
     documents: dict[str, SourceDocument],
+    *,
     shapes: Sequence[re.Pattern[str]] = (),
+    relevant: Callable[[str], bool] | None = None,
 ) -> tuple[str, list[Citation]]:
     """One to three consecutive sentences around the best one, quoted with their source. A
     quote in the other language is led by what answers the question in it (the name, year or
@@ -653,7 +655,7 @@ def extractive_answer(
     quote_language = (
         detect_language(quote, best.chunk.language) if len(quote) > 40 else best.chunk.language
     )
-    found = _stated(best.text, shapes)
+    found = _stated(best.text, shapes, relevant)
     if quote_language == language:
         key, values = "extractive.same_language", {}
     else:
@@ -670,17 +672,23 @@ def extractive_answer(
     return text, [citation]
 
 
+_TITLE = re.compile(r"\b(?:Dr|Pr|Prof|Professeur|Docteur|Mme|Mrs|Ms|Mr)\b\.?\s*")
 _NAME = re.compile(r"[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ][\w’'-]+")
 # A figure with what it counts ("269 projets", "30%").
 FIGURE = re.compile(r"\d[\d.,\u202f ]*(?:\s*%|\s+[^\W\d_][\w’'-]*)")
 
 
-def _stated(sentence: str, shapes: Sequence[re.Pattern[str]]) -> str | None:
+def _stated(
+    sentence: str, shapes: Sequence[re.Pattern[str]], relevant: Callable[[str], bool] | None
+) -> str | None:
     """What the sentence says that answers the question, when exactly one thing of the asked
-    shape is in it: a year, an amount, a figure with what it counts, a person's name."""
+    shape (and ``relevant``, if given: "318 Units", not "10 INSERM institutes") is in it: a
+    year, an amount, a figure with what it counts, a person's name."""
     for shape in shapes:
         found = [m.group().strip() for m in shape.finditer(sentence)]
-        names = [n.group() for f in found for n in [_NAME.search(f)] if n]
+        if relevant is not None and len(found) > 1:
+            found = [f for f in found if relevant(f)]
+        names = [n.group() for f in found for n in [_NAME.search(_TITLE.sub("", f))] if n]
         if len(found) == 1:
             return names[0] if names and len(found[0]) > len(names[0]) + 3 else found[0]
     return None

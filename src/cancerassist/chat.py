@@ -85,7 +85,7 @@ _ROLE_WORDS = (
     r"professor|ceo|d[ée]l[ée]gu[ée])"
 )
 _PERSON = re.compile(
-    r"\b(?:Dr|Pr|Prof|Professeur|Docteur|Mme|Mrs|Ms|Mr)\.?\s+[A-ZÀ-Þ]"
+    r"\b(?:Dr|Pr|Prof|Professeur|Docteur|Mme|Mrs|Ms|Mr)\.?\s+[A-ZÀ-Þ][\w’'-]*(?:\s+[A-ZÀ-Þ][\w’'-]+)?"
     r"|\b[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ][a-zà-ÿ-]+(?:\s+[A-ZÀ-Þ][a-zà-ÿ-]+)?"
     rf",\s+(?:[\w’']+,?\s+){{0,6}}{_ROLE_WORDS}|\b[A-ZÀ-Þ][a-zà-ÿ]+\s+[A-ZÀ-Þ][a-zà-ÿ-]+\s+{_ROLE_WORDS}"
     r"|\b[A-ZÀ-Þ][a-zà-ÿ]+\s+[A-ZÀ-Þ]{3,}\b"
@@ -177,7 +177,9 @@ def _resolve_turn(
     if continues < FOLLOW_UP_THRESHOLD and follow < FOLLOW_UP_THRESHOLD:
         return own
     carried_route = previous.analysis.routes[0].route
-    weight = max(continues, follow)
+    # Words of another route ("Et son budget ?" after "Qui coordonne… ?") ask another question.
+    cues = cue_scores(text)
+    weight = max(continues, follow) if not cues or carried_route in cues else 0.0
     routes = sorted(
         (
             ScoredRoute(
@@ -388,7 +390,12 @@ class ChatService:
                 render_no_answer(refusal, language, self.prompts), "no_answer", [], refusal
             )
         text, citations = extractive_answer(
-            scored_evidence, language, self.prompts, loaded.index.documents, shapes
+            scored_evidence,
+            language,
+            self.prompts,
+            loaded.index.documents,
+            shapes=shapes,
+            relevant=(lambda found: counts(found, counted)) if counted else None,
         )
         timings["compose"] = _ms(mark)
         return _Draft(text, "answered", citations, None, [e.text for e in scored_evidence[:6]])
@@ -484,8 +491,10 @@ def _context(evidence: Evidence, index: SearchIndex) -> str:
 
 
 def _near(evidence: Evidence) -> str:
-    """The sentence and what just precedes it, where a number in a name ("Paris 13") must be."""
-    return evidence.chunk.text[max(0, evidence.start - CONTEXT_CHARS) : evidence.end]
+    """The sentence, what just precedes it and its section: where a number in a name
+    ("Paris 13") or a short name ("Est") must be."""
+    chunk = evidence.chunk
+    return f"{chunk.text[max(0, evidence.start - CONTEXT_CHARS) : evidence.end]} {chunk.section}"
 
 
 def _ms(started: float) -> float:

@@ -111,7 +111,8 @@ def _langdetect_probabilities(text: str) -> dict[str, float]:
 
 
 @lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
+def stopwords() -> frozenset[str]:
+    """French and English stop words and question words, lower-case and accent-folded."""
     from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_FRENCH
 
     # Question words carry no content, yet are missing from the stock lists.
@@ -163,7 +164,7 @@ def term_variants(text: str, *, translate: bool = False) -> list[list[str]]:
     word also gets the forms of its translations (``glossary.tsv``): for questions, so an English
     question meets French text and the reverse.
     """
-    stop = _stopwords()
+    stop = stopwords()
     fr, en = _stemmer("fr"), _stemmer("en")
     out: list[list[str]] = []
     for match in _WORD.finditer(fold_accents(text.lower()).replace("’", "'")):
