@@ -446,8 +446,31 @@ def _funding_value(record: Funding, language: Language, prompts: Prompts) -> str
     )
 
 
-def render_no_answer(answer: FactAnswer | None, language: Language, prompts: Prompts) -> str:
-    """The helpful "no answer" in the user's language: what is covered, what is available."""
+def render_no_answer(
+    answer: FactAnswer | None,
+    language: Language,
+    prompts: Prompts,
+    known: tuple[str, list[Fact]] | None = None,
+) -> str:
+    """The helpful "no answer" in the user's language: what is missing and what is there —
+    for the subject asked about (``known``: its name and the records about it) if the
+    documents know it, else what they cover."""
+    specific = _specific_no_answer(answer, language, prompts)
+    if specific is not None:
+        return specific
+    if known is not None and known[1]:
+        name, facts = known
+        kinds = list(dict.fromkeys(prompts.say(language, f"labels.kind_{f.type}") for f in facts))
+        return prompts.say(
+            language, "no_answer.entity", entity=name, kinds=_join(kinds, language, prompts)
+        )
+    return prompts.say(language, "no_answer.default")
+
+
+def _specific_no_answer(
+    answer: FactAnswer | None, language: Language, prompts: Prompts
+) -> str | None:
+    """What a route knows is missing: a phone, a year, some years, or a contact."""
     if answer is not None:
         if answer.reason == "no_phone":
             return prompts.say(
@@ -465,7 +488,7 @@ def render_no_answer(answer: FactAnswer | None, language: Language, prompts: Pro
             return prompts.say(
                 language, "no_answer.range", first=answer.years[0], last=answer.years[1]
             )
-    return prompts.say(language, "no_answer.default")
+    return None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -62,6 +62,7 @@ from cancerassist.lookup import (
     FactAnswer,
     Gazetteer,
     build_gazetteer,
+    facts_about,
     lookup,
 )
 from cancerassist.models import ChatMessage, ChatRequest, ChatResponse, Citation, Language
@@ -386,9 +387,16 @@ class ChatService:
         if not self._supported(scored_evidence):
             timings["compose"] = _ms(mark)
             refusal = refusals[0] if refusals else None
-            return _Draft(
-                render_no_answer(refusal, language, self.prompts), "no_answer", [], refusal
+            known = next(
+                (
+                    (name, about)
+                    for name in resolved.subjects
+                    if (about := facts_about(loaded.index.facts, name))
+                ),
+                None,
             )
+            text = render_no_answer(refusal, language, self.prompts, known)
+            return _Draft(text, "no_answer", [], refusal)
         text, citations = extractive_answer(
             scored_evidence,
             language,

@@ -225,6 +225,16 @@ def build_gazetteer(store: FactStore, extra: Iterable[str] = ()) -> Gazetteer:
     return Gazetteer((name, _aliases(store, name)) for name in sorted(names) if name)
 
 
+def facts_about(store: FactStore, name: str) -> list[Fact]:
+    """The records that name ``name`` as their organisation, project, person, funder…"""
+    return [
+        f
+        for f in store.facts
+        if name
+        in {v for k, v in f.model_dump().items() if isinstance(v, str) and k != "provenance"}
+    ]
+
+
 def _aliases(store: FactStore, name: str) -> list[str]:
     return [
         a
