@@ -132,6 +132,8 @@ _REFERS_BACK = re.compile(
     r"son|sa|ses|leur|leurs|il|elle|ils|elles|celui-ci|celle-ci|celui-la|celle-la|ces|cette|"
     r"ce projet|this project|that project|ces annees|those years|ces deux|those two|"
     r"la meme|le meme|there|y|ca|cela)\b"
+    # The French clitic "en" before its verb: "Qui en est le coordinateur ?"
+    r"|\b(?:qui|que|combien|quel\w*)\s+en\b|\ben (?:est|sont|a|ont|fait|compte)\b"
 )
 # Impersonal uses of those pronouns refer to nothing ("Combien y a-t-il…", "il faut", "is it
 # true that…").
@@ -228,10 +230,11 @@ def continuation_score(text: str) -> float:
     return score
 
 
-def follow_up_score(text: str, names_own_subject: bool) -> float:
-    """How likely ``text`` continues the previous turn rather than starting a new topic."""
+def follow_up_score(text: str, names_own_subject: bool, operates: bool = False) -> float:
+    """How likely ``text`` continues the previous turn rather than starting a new topic.
+    ``operates``: it asks for an operation (an average, a total…) over nothing of its own."""
     folded = fold_accents(text).lower().replace("’", "'")
-    score = 0.0
+    score = 0.4 if operates and not names_own_subject else 0.0
     if _OPENS_FOLLOW_UP.search(folded):
         score += 0.6
     if _REFERS_BACK.search(_IMPERSONAL.sub(" ", folded)):

@@ -379,9 +379,10 @@ def _summary_text(
         )
         return prompts.say(language, "funding.total_series", total=total, series=series)
     millions = (answer.value_eur / 1_000_000).quantize(Decimal("0.001")) * 1_000_000
+    exact = answer.value_eur == answer.value_eur.quantize(Decimal(1))
     return prompts.say(
         language,
-        "funding.average",
+        "funding.average_exact" if exact and millions == answer.value_eur else "funding.average",
         funder=funder,
         amount=format_amount(answer.value_eur.quantize(Decimal(1)), language),
         approx=format_amount(millions, language),

@@ -89,7 +89,8 @@ _PERSON = re.compile(
     r"\b(?:Dr|Pr|Prof|Professeur|Docteur|Mme|Mrs|Ms|Mr)\.?\s+[A-ZÀ-Þ][\w’'-]*(?:\s+[A-ZÀ-Þ][\w’'-]+)?"
     r"|\b[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ][a-zà-ÿ-]+(?:\s+[A-ZÀ-Þ][a-zà-ÿ-]+)?"
     rf",\s+(?:[\w’']+,?\s+){{0,6}}{_ROLE_WORDS}|\b[A-ZÀ-Þ][a-zà-ÿ]+\s+[A-ZÀ-Þ][a-zà-ÿ-]+\s+{_ROLE_WORDS}"
-    r"|\b[A-ZÀ-Þ][a-zà-ÿ]+\s+[A-ZÀ-Þ]{3,}\b"
+    r"|\b(?!(?:The|This|Le|La|Les|Un|Une|Unit|Unité|Team|Équipe)\b)"
+    r"[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ]{3,}\b(?!\s+[A-Z0-9])"
     r"|(?i:coordonn[ée]e?s?|coordinated|dirig[ée]e?s?|directed|pr[ée]sid[ée]e?s?|chaired|led|"
     r"headed)\s+(?:par|by)\s+[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ]"
 )
@@ -174,7 +175,8 @@ def _resolve_turn(
         return own
     previous = history[-1]
     continues = continuation_score(text)
-    follow = follow_up_score(text, names_own_subject=bool(subjects))
+    operates = bool(analysis.operation and analysis.operation.operation in _SERIES) and not years
+    follow = follow_up_score(text, names_own_subject=bool(subjects), operates=operates)
     if continues < FOLLOW_UP_THRESHOLD and follow < FOLLOW_UP_THRESHOLD:
         return own
     carried_route = previous.analysis.routes[0].route

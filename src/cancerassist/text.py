@@ -61,7 +61,11 @@ def _glossary_words() -> tuple[frozenset[str], frozenset[str]]:
     for english_text, french_text in _glossary_rows():
         english.update(fold_accents(w.lower()) for w in _WORD.findall(english_text))
         french.update(fold_accents(w.lower()) for w in _WORD.findall(french_text))
-    return frozenset(french - english), frozenset(english - french)
+    # Short words are shared by both languages once accents are folded ("à" and "a").
+    return (
+        frozenset(w for w in french - english if len(w) >= 4),
+        frozenset(w for w in english - french if len(w) >= 4),
+    )
 
 
 @lru_cache(maxsize=1)
