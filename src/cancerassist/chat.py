@@ -140,7 +140,6 @@ class Resolved:
     subjects: list[str]
     years: list[int]
     retrieval_query: str
-    facts: FactAnswer | None = None
 
 
 @dataclass
@@ -359,7 +358,6 @@ class ChatService:
                 continue
             facts = lookup(resolved.question, loaded.index.facts, scored.route, operation)
             if facts.status == "answered" and self._faithful(facts, names, loaded):
-                resolved.facts = facts
                 text, citations = render_facts(facts, language, self.prompts, loaded.index)
                 timings["facts"] = _ms(mark)
                 return _Draft(text, "answered", citations, facts, [c.snippet for c in citations])
