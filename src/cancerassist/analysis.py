@@ -151,7 +151,10 @@ _ASKED: list[tuple[AnswerType, float, re.Pattern[str]]] = [
         r"\b(?:when|quand|what year|which year|quelle annee|depuis quand|since when|"
         r"depuis quelle annee|since which year|in which year|en quelle annee)\b"
     )),
-    ("amount", 0.8, re.compile(r"\bhow much\b|\bcombien(?! d)|\bmontant\b|\bquelle somme\b")),
+    ("amount", 0.8, re.compile(
+        r"\bhow much\b|\bcombien(?! d)|\bmontant\b|\bquelle somme\b|\bbudget\b|\bco[u]?st\b|"
+        r"\bprix\b|\bprice\b"
+    )),
     ("person", 0.7, re.compile(
         r"^\W*(?:who|qui)\b.*\b(?:direct|dirig|presid|chair|head|tete|porte-parole|spokes|"
         r"chercheur|researcher|scientist|fond[ae]|founder|ceo|manag|responsib|responsable|"

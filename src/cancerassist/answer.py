@@ -580,7 +580,8 @@ def _wanted_shapes(question: str) -> list[re.Pattern[str]]:
 
 _DEFINITION = re.compile(
     r"^\W*(?:what is|what's|what are|qu'est-ce que|qu'est ce que|c'est quoi|que sont|"
-    r"qu'est-ce qu')\s+(?:the |an? |l'|le |la |les |une? )?(?P<subject>[^?]+?)\s*\??$"
+    r"qu'est-ce qu'|a quoi sert?n?t?)\s+(?:the |an? |l'|le |la |les |une? |des )?"
+    r"(?P<subject>[^?(]+?)\s*(?:\([^)]*\)\s*)?(?:(?:used )?for)?\s*\??$"
     r"|^\W*(?P<subject2>[^,?]+?)\s*,?\s*(?:c'est quoi|qu'est-ce que c'est)\b"
 )
 
@@ -594,14 +595,21 @@ def _defined(question: str) -> str | None:
 
 
 def _defines(sentence: str, subject: str) -> bool:
-    """Whether the sentence opens on the subject and says what it is ("ECRIN is…",
-    "Medicen, pôle de compétitivité…")."""
-    opening = fold_accents(sentence).lower().lstrip("•-– ")[: len(subject) + 30]
-    pattern = (
-        rf"^(?:(?:the|le|la|l'|les)\s+)?{re.escape(subject)}\b\s*(?:\([^)]*\)\s*)?"
-        r"(?:,|is|are|est|sont|was|a |has)"
-    )
-    return bool(re.search(pattern, opening.replace("’", "'")))
+    """Whether the sentence opens on the subject ("ECRIN is…", "Medicen, pôle de
+    compétitivité…", "Les tumorothèques ont pour objet…")."""
+    wanted = term_variants(subject)
+    words = sentence.lstrip("•-– ").split()
+    opening = term_variants(" ".join(words[:4]))
+    if not (wanted and opening and set(wanted[0]) & set(opening[0])):
+        return False
+    # … and goes on to say what it is or is for, not what it did.
+    return bool(_SAYS_WHAT.search(fold_accents(" ".join(words[:10])).lower()))
+
+
+_SAYS_WHAT = re.compile(
+    r"\b(?:is|are|est|sont|was|were|a pour|ont pour|designe|means|refers|serves?|sert)\b"
+    r"|^[^,]{0,40},"
+)
 
 
 def score_evidence(question: str, hits: list[SearchHit], index: SearchIndex) -> list[Evidence]:
