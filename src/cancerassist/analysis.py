@@ -158,7 +158,7 @@ _ASKED: list[tuple[AnswerType, float, re.Pattern[str]]] = [
     ("person", 0.7, re.compile(
         r"^\W*(?:who|qui)\b.*\b(?:direct|dirig|presid|chair|head|tete|porte-parole|spokes|"
         r"chercheur|researcher|scientist|fond[ae]|founder|ceo|manag|responsib|responsable|"
-        r"in charge|charge de|runs?\b|coordin|coordonn|leads?\b)"
+        r"in charge|charge de|runs?\b|coordin|coordonn|leads?\b|mene|menent|heads?\b)"
         r"|\b(?:a la tete|at the head)\b"
     )),
 ]  # fmt: skip

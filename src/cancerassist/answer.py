@@ -587,8 +587,10 @@ _DEFINITION = re.compile(
 
 
 def _defined(question: str) -> str | None:
-    """What a definition question asks about ("What is ECRIN?" -> ECRIN)."""
-    match = _DEFINITION.search(fold_accents(question).lower().replace("’", "'"))
+    """What a definition question asks about ("What is ECRIN?" -> ECRIN; "OK. What is
+    ECRIN?" too: the question is the last sentence)."""
+    last = re.split(r"(?<=[.!])\s+", question.strip())[-1]
+    match = _DEFINITION.search(fold_accents(last).lower().replace("’", "'"))
     if match is None:
         return None
     return (match.group("subject") or match.group("subject2") or "").strip() or None

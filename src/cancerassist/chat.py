@@ -90,7 +90,7 @@ _PERSON = re.compile(
     r"|\b[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ][a-zà-ÿ-]+(?:\s+[A-ZÀ-Þ][a-zà-ÿ-]+)?"
     rf",\s+(?:[\w’']+,?\s+){{0,6}}{_ROLE_WORDS}|\b[A-ZÀ-Þ][a-zà-ÿ]+\s+[A-ZÀ-Þ][a-zà-ÿ-]+\s+{_ROLE_WORDS}"
     r"|\b(?!(?:The|This|Le|La|Les|Un|Une|Unit|Unité|Team|Équipe)\b)"
-    r"[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ]{3,}\b(?!\s+[A-Z0-9])"
+    r"[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ]{3,}(?![\w-])(?!\s+[A-Z0-9])"
     r"|(?i:coordonn[ée]e?s?|coordinated|dirig[ée]e?s?|directed|pr[ée]sid[ée]e?s?|chaired|led|"
     r"headed)\s+(?:par|by)\s+[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ]"
 )
@@ -359,8 +359,13 @@ class ChatService:
             facts = lookup(resolved.question, loaded.index.facts, scored.route, operation)
             if facts.status == "answered" and self._faithful(facts, names, loaded):
                 text, citations = render_facts(facts, language, self.prompts, loaded.index)
-                timings["facts"] = _ms(mark)
-                return _Draft(text, "answered", citations, facts, [c.snippet for c in citations])
+                # A record of another kind ("the role of UMRS 945" for "who leads …") does
+                # not answer: the passages may.
+                if all(_TYPE_SHAPES[t.answer_type].search(text) for t in analysis.answer_types):
+                    timings["facts"] = _ms(mark)
+                    return _Draft(
+                        text, "answered", citations, facts, [c.snippet for c in citations]
+                    )
             if facts.status == "no_answer":
                 refusals.append(facts)
                 if facts.entity and not rank:

@@ -119,9 +119,11 @@ class _Entity:
         for form in self.forms:
             if len(form) == 1 and len(form[0]) >= 4 and form[0] in question_joined:
                 best = max(best, 1)
-            found = sum(any(same_word(t, q) for q in question_tokens) for t in form)
-            if found == len(form) or (len(form) >= 3 and found >= len(form) - 1):
-                best = max(best, found)
+            present = [any(same_word(t, q) for q in question_tokens) for t in form]
+            # A long name may lack a word, not its last ("National Cancer Institute" is not
+            # named by "national … cancer platform").
+            if all(present) or (len(form) >= 3 and sum(present) >= len(form) - 1 and present[-1]):
+                best = max(best, sum(present))
         return best
 
 
