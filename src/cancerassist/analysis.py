@@ -27,7 +27,8 @@ from rapidfuzz.distance import Levenshtein
 
 from cancerassist.text import fold_accents, stopwords
 
-Route = Literal[
+# The routes the facts answer, and the passages' route.
+FactRoute = Literal[
     "contact",
     "funding",
     "coordinator",
@@ -37,8 +38,8 @@ Route = Literal[
     "biobank",
     "project",
     "figure",
-    "passage",
 ]
+Route = FactRoute | Literal["passage"]
 Operation = Literal[
     "value",
     "list",

@@ -23,7 +23,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
-from cancerassist.analysis import cue_scores, same_word
+from cancerassist.analysis import FactRoute, cue_scores, same_word
 from cancerassist.facts import GENERIC_WORDS
 from cancerassist.models import (
     Biobank,
@@ -38,17 +38,7 @@ from cancerassist.models import (
 )
 from cancerassist.text import SINCE_YEAR, YEAR, fold_accents, term_variants, tokenize
 
-Intent = Literal[
-    "contact",
-    "funding",
-    "coordinator",
-    "partners",
-    "role",
-    "person",
-    "biobank",
-    "project",
-    "figure",
-]
+Intent = FactRoute
 Aggregate = Literal[
     "value",
     "max",
