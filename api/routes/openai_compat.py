@@ -12,7 +12,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, StrictBool, ValidationError
 
 from api.deps import ServiceDep
 from cancerassist.models import (
@@ -41,7 +41,9 @@ class OpenAIMessage(BaseModel):
 class CompletionRequest(BaseModel):
     model: str = Field(default=MODEL, max_length=200)
     messages: list[OpenAIMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
-    stream: bool = False
+    # Strict: the schema says boolean, so 0 or "yes" is a 422, not a guess (found by
+    # schemathesis: `"stream": 0` was accepted).
+    stream: StrictBool = False
     language: Literal["fr", "en"] | None = None
 
 
