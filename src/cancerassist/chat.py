@@ -33,8 +33,11 @@ from cancerassist.analysis import (
     AnswerType,
     Route,
     ScoredRoute,
+    ScoredType,
+    asked_types,
     continuation_score,
     cue_scores,
+    detect_operation,
     follow_up_score,
     missing_names,
     name_phrases,
@@ -303,9 +306,16 @@ class ChatService:
         timings["language"] = _ms(mark)
         loaded = self._loaded
         mark = time.perf_counter()
-        resolved = resolve(request.messages, loaded, self.analyser)[-1]
-        timings["analyse"] = _ms(mark)
-        draft = self._draft(loaded, resolved, language, timings)
+        single = sum(m.role == "user" for m in request.messages) == 1
+        draft = self._cued_draft(question_text, loaded, language) if single else None
+        timings["cues"] = _ms(mark)
+        question = question_text
+        if draft is None:
+            mark = time.perf_counter()
+            resolved = resolve(request.messages, loaded, self.analyser)[-1]
+            timings["analyse"] = _ms(mark)
+            draft = self._draft(loaded, resolved, language, timings)
+            question = resolved.question
         if self.llm is not None and draft.status == "answered":
             mark = time.perf_counter()
             draft.text = self._rephrase(question_text, language, draft)
@@ -320,7 +330,7 @@ class ChatService:
             message_id=uuid.uuid4().hex,
             timings_ms=timings,
         )
-        self._remember(resolved.question, response)
+        self._remember(question, response)
         return response
 
     def stream(self, request: ChatRequest) -> Iterator[tuple[str, Any]]:
@@ -357,15 +367,10 @@ class ChatService:
             ):
                 continue
             facts = lookup(resolved.question, loaded.index.facts, scored.route, operation)
-            if facts.status == "answered" and self._faithful(facts, names, loaded):
-                text, citations = render_facts(facts, language, self.prompts, loaded.index)
-                # A record of another kind ("the role of UMRS 945" for "who leads …") does
-                # not answer: the passages may.
-                if all(_TYPE_SHAPES[t.answer_type].search(text) for t in analysis.answer_types):
-                    timings["facts"] = _ms(mark)
-                    return _Draft(
-                        text, "answered", citations, facts, [c.snippet for c in citations]
-                    )
+            draft = self._fact_draft(facts, names, analysis.answer_types, loaded, language)
+            if draft is not None:
+                timings["facts"] = _ms(mark)
+                return draft
             if facts.status == "no_answer":
                 refusals.append(facts)
                 if facts.entity and not rank:
@@ -412,6 +417,40 @@ class ChatService:
         )
         timings["compose"] = _ms(mark)
         return _Draft(text, "answered", citations, None, [e.text for e in scored_evidence[:6]])
+
+    def _cued_draft(self, question: str, loaded: Loaded, language: Language) -> _Draft | None:
+        """The answer when the question's cue words point to one fact route only and its
+        answer passes every check (the entity named, the names used, the type asked): the
+        example-question scoring, which costs a query embedding, would try that route first
+        and stop there too. Anything less certain goes the whole way."""
+        cues = cue_scores(question)
+        if len(cues) != 1:
+            return None
+        (route,) = cues
+        if route == "passage":
+            return None
+        found = detect_operation(question)
+        facts = lookup(question, loaded.index.facts, route, found.operation if found else None)
+        return self._fact_draft(
+            facts, name_words(question), asked_types(question), loaded, language
+        )
+
+    def _fact_draft(
+        self,
+        facts: FactAnswer,
+        names: list[str],
+        answer_types: list[ScoredType],
+        loaded: Loaded,
+        language: Language,
+    ) -> _Draft | None:
+        """A fact route's answer if it answers: about the names the question uses, and of the
+        type its form asks for ("the role of UMRS 945" does not answer "who leads…")."""
+        if facts.status != "answered" or not self._faithful(facts, names, loaded):
+            return None
+        text, citations = render_facts(facts, language, self.prompts, loaded.index)
+        if not all(_TYPE_SHAPES[t.answer_type].search(text) for t in answer_types):
+            return None
+        return _Draft(text, "answered", citations, facts, [c.snippet for c in citations])
 
     def _faithful(self, facts: FactAnswer, names: list[str], loaded: Loaded) -> bool:
         """The names the question uses are in the records that answer it (or, for "is X a

@@ -12,6 +12,7 @@ import copy
 import csv
 import enum
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -262,6 +263,11 @@ def serve(
     from api.server import server_options
 
     settings = get_settings()
+    if workers > 1 and "OMP_NUM_THREADS" not in os.environ:
+        # Each worker's model would otherwise start a thread per core: N workers embedding at
+        # once oversubscribe the cores and OpenMP's spinning threads stall them all (2 workers
+        # at 64 clients: 2.8 requests/s and 48 timeouts). The workers inherit this variable.
+        os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["loggers"]["cancerassist"] = {"handlers": ["default"], "level": "INFO"}
     uvicorn.run(
@@ -352,7 +358,7 @@ def evaluate_command(
         "gold set": f"{gold} ({len(items)} questions)",
         "model": service.index.manifest.embedding.model_id,
         "index build": service.index.manifest.build_id,
-        "command": f"cancerassist eval --split {split.value}"
+        "command": f"cancerassist eval --gold {gold} --split {split.value}"
         + (" --baseline" if baseline else " --no-baseline"),
         "wall time": f"{time.perf_counter() - started:.0f} s",
     }
