@@ -85,6 +85,10 @@ def test_exactness_accepts_cited_values_and_their_total_only() -> None:
         "total 2007-2009", _reply("In total, 13.95 million euros from 2007 to 2009.", rows)
     )
     assert not is_exact("total 2007-2009", _reply("In total, 14 million euros.", rows))
+    # An average and a difference of the cited rows are derived from them, not invented.
+    assert is_exact("average", _reply("On average 4,650,000 euros a year.", rows))
+    assert is_exact("change", _reply("It rose by 450,000 euros from 2008 to 2009.", rows))
+    assert not is_exact("change", _reply("It rose by 460,000 euros from 2008 to 2009.", rows))
     assert not is_exact("contact?", _reply("Write to someone@curie.fr", "techtransfer@curie.fr"))
 
 

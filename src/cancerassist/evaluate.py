@@ -17,6 +17,7 @@ Example::
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import statistics
@@ -179,15 +180,26 @@ def answer_language(answer: str, default: Language) -> Language:
 
 
 def is_exact(question: str, reply: SystemAnswer) -> bool:
-    """Contacts and figures of the answer come from what it cites (or the question); a sum of
-    cited amounts counts as cited."""
+    """Contacts and figures of the answer come from what it cites (or the question); what an
+    operation derives from cited amounts counts as cited: their sum, their mean (exact, to the
+    euro, to the thousand), their differences, and how many they are."""
     if reply.status != "answered":
         return True
     # Titles are cited too ("INCa – Les 7 Cancéropôles (2023)"): their numbers are not claims.
     cited = "\n".join(f"{c.title}\n{c.snippet}" for c in reply.citations)
     amounts = [a.value for a in find_amounts(cited)]
-    derived = f"{sum(amounts, Decimal(0))} euros" if len(amounts) > 1 else ""
+    derived = " ".join(f"{value} euros" for value in derived_figures(amounts))
     return not unsupported_claims(reply.answer, f"{cited}\n{question}\n{derived}")
+
+
+def derived_figures(amounts: list[Decimal]) -> list[Decimal]:
+    if len(amounts) < 2:
+        return []
+    total = sum(amounts, Decimal(0))
+    mean = total / len(amounts)
+    differences = [abs(a - b) for a, b in itertools.combinations(amounts, 2)]
+    rounded = [mean.quantize(Decimal(1)), mean.quantize(Decimal("1E3"))]
+    return [total, mean, *rounded, *differences, Decimal(len(amounts))]
 
 
 def _evidence_spans(document: SourceDocument, evidence: str) -> list[tuple[int, int]]:
