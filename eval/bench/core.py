@@ -202,11 +202,12 @@ def bench_latency(settings: Settings, questions: list[str]) -> list[str]:
         f"| `/api/search` over HTTP | {_cells(http['/api/search'])} |",
         "",
         f"The baseline's index took {baseline_build:.1f} s to build in this run (same embedder). "
-        "Ours is faster at p50 because fact questions never reach the embedder; passage questions "
-        "pay for one query embedding like the baseline's.",
+        "Ours answers without the embedder only when a question's cue words point to one fact "
+        "route whose answer passes every check (stage `cues`); every other question pays for "
+        "one query embedding (stage `analyse`, reused by retrieval), like the baseline.",
         "",
-        "Stages, from the service's own timings (`timings_ms`; retrieval stages run only for "
-        "questions the facts do not answer):",
+        "Stages, from the service's own timings (`timings_ms`; `analyse` and `facts` run for the "
+        "questions not answered at `cues`, retrieval stages for those the facts do not answer):",
         "",
         "| stage | calls | p50 | p95 | p99 |",
         "|---|---|---|---|---|",
