@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -373,6 +374,15 @@ def same_word(a: str, b: str) -> bool:
     return Levenshtein.distance(a, b, score_cutoff=typo_edits(a)) <= typo_edits(a)
 
 
+@lru_cache(maxsize=4096)
+def _words_and_initials(context: str) -> frozenset[str]:
+    """The words of ``context`` that are not stop words, and the initials of its names (a
+    passage is checked once for all its sentences)."""
+    common = stopwords()
+    words = {w for w in re.findall(r"[a-z]+", fold_accents(context).lower()) if w not in common}
+    return frozenset(words | _initials(context))
+
+
 def missing_names(words: list[str], context: str, near: str | None = None) -> list[str]:
     """The ``name_words`` that ``context`` never uses (a spelling one or two letters off still
     counts as used); numbers and short names must be in ``near`` if given."""
@@ -381,11 +391,9 @@ def missing_names(words: list[str], context: str, near: str | None = None) -> li
     near = near if near is not None else context
     # A name that is also a common word ("Est") must be written as a name near the sentence,
     # not be the verb "est" anywhere in the passage; so must a number ("Paris 13").
-    common = stopwords()
     close_by = {w.lower() for w in re.findall(r"\b[A-Z][A-Za-z]*", fold_accents(near))}
     close_by |= set(re.findall(r"\d+", near))
-    words_used = re.findall(r"[a-z]+", fold_accents(context).lower())
-    vocabulary = {w for w in words_used if w not in common} | close_by | _initials(context)
+    vocabulary = _words_and_initials(context) | close_by
     missing = []
     for word in words:
         if word in vocabulary:

@@ -99,17 +99,15 @@ class _Entity:
     # One-word forms that name it only when capitalised ("la Région …", not "quelles régions").
     capitalised: list[str] = field(default_factory=list)
 
-    def score(
-        self, question_tokens: Sequence[str], question_joined: set[str], capitals: set[str]
-    ) -> int:
+    def score(self, question: _QuestionForms) -> int:
         """Tokens of the most specific form found in the question; 0 if none is there. A form
         of three words or more may lack one ("Georges Pompidou hospital" names the "Hôpital
         Européen Georges Pompidou")."""
-        best = 1 if any(c in capitals for c in self.capitalised) else 0
+        best = 1 if any(c in question.capitals for c in self.capitalised) else 0
         for form in self.forms:
-            if len(form) == 1 and len(form[0]) >= 4 and form[0] in question_joined:
+            if len(form) == 1 and len(form[0]) >= 4 and form[0] in question.joined:
                 best = max(best, 1)
-            present = [any(same_word(t, q) for q in question_tokens) for t in form]
+            present = [question.has(t) for t in form]
             # A long name may lack a word, not its last ("National Cancer Institute" is not
             # named by "national … cancer platform").
             if all(present) or (len(form) >= 3 and sum(present) >= len(form) - 1 and present[-1]):
@@ -124,10 +122,23 @@ def _prune(form: list[str], common: set[str]) -> list[str]:
     return kept if len(kept) > 1 or (kept and len(kept[0]) >= 4) else form
 
 
-def _question_forms(question: str) -> tuple[list[str], set[str], set[str]]:
-    tokens = _tokens(question)
-    capitals = {normalise(w) for w in re.findall(r"\b[A-ZÀ-Þ][\w’'-]*", question)}
-    return tokens, _joined(tokens), capitals
+class _QuestionForms:
+    """A question's tokens as names are matched against them; remembers which words it has
+    (a gazetteer asks about the same words for many names)."""
+
+    def __init__(self, question: str) -> None:
+        self.tokens = _tokens(question)
+        self.joined = _joined(self.tokens)
+        self.capitals = {normalise(w) for w in re.findall(r"\b[A-ZÀ-Þ][\w’'-]*", question)}
+        self._has: dict[str, bool] = dict.fromkeys(self.tokens, True)
+
+    def has(self, word: str) -> bool:
+        """The question uses ``word``, or ``word`` mistyped."""
+        found = self._has.get(word)
+        if found is None:
+            found = any(same_word(word, t) for t in self.tokens)
+            self._has[word] = found
+        return found
 
 
 def _joined(tokens: Sequence[str]) -> set[str]:
@@ -184,13 +195,13 @@ class Gazetteer:
 
     def mentioned(self, question: str) -> set[str]:
         """Every name the question mentions, however specific."""
-        tokens, joined, capitals = _question_forms(question)
-        return {e.name for e in self.entities if e.score(tokens, joined, capitals)}
+        forms = _QuestionForms(question)
+        return {e.name for e in self.entities if e.score(forms)}
 
     def match(self, question: str) -> list[str]:
         """The most specific names the question mentions."""
-        tokens, joined, capitals = _question_forms(question)
-        scored = [(e.score(tokens, joined, capitals), e.name) for e in self.entities]
+        forms = _QuestionForms(question)
+        scored = [(e.score(forms), e.name) for e in self.entities]
         best = max((s for s, _ in scored), default=0)
         return [name for score, name in scored if score and score == best]
 
