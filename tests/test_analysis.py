@@ -9,6 +9,7 @@ from cancerassist.analysis import (
     CUE_WEIGHT,
     FOLLOW_UP_THRESHOLD,
     Analyser,
+    asked_role,
     asked_types,
     continuation_score,
     detect_operation,
@@ -139,3 +140,16 @@ def test_routes_are_scored_by_the_nearest_example_and_cue_words() -> None:
     assert analyser.analyse(question).score_of("contact") == pytest.approx(
         similarity + CUE_WEIGHT, abs=1e-3
     )
+
+
+@pytest.mark.parametrize(
+    ("question", "role"),
+    [
+        ("Qui est le président du réseau ?", "president"),
+        ("Who is the treasurer of the network?", "treasurer"),
+        ("Who is the person responsible for the biobank?", None),
+        ("Who coordinates BONE-NET?", None),
+    ],
+)
+def test_the_role_a_who_question_names(question: str, role: str | None) -> None:
+    assert asked_role(question) == role

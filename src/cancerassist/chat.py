@@ -34,6 +34,7 @@ from cancerassist.analysis import (
     Route,
     ScoredRoute,
     ScoredType,
+    asked_role,
     asked_types,
     continuation_score,
     cue_scores,
@@ -70,7 +71,7 @@ from cancerassist.lookup import (
 )
 from cancerassist.models import ChatMessage, ChatRequest, ChatResponse, Citation, Language
 from cancerassist.retrieve import HybridRetriever
-from cancerassist.text import YEAR, detect_language, fold_accents
+from cancerassist.text import YEAR, detect_language, fold_accents, term_variants, tokenize
 
 _RECENT_ANSWERS = 5000
 _WARM_UP = ("Qui contacter pour la valorisation ?", "What are the missions of the Cancéropôles?")
@@ -86,7 +87,7 @@ PASSAGE_MARGIN = 0.01
 _ROLE_WORDS = (
     r"(?i:pr[ée]sident|directeur|directrice|director|chair|head|coordinat|coordonnat|"
     r"responsable|manager|fondat|founder|porte-parole|spokes|chercheu|researcher|professeur|"
-    r"professor|ceo|d[ée]l[ée]gu[ée])"
+    r"professor|ceo|d[ée]l[ée]gu[ée]|(?:à|a) la t[êe]te)"
 )
 _PERSON = re.compile(
     r"\b(?:Dr|Pr|Prof|Professeur|Docteur|Mme|Mrs|Ms|Mr)\.?\s+[A-ZÀ-Þ][\w’'-]*(?:\s+[A-ZÀ-Þ][\w’'-]+)?"
@@ -96,6 +97,10 @@ _PERSON = re.compile(
     r"[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ]{3,}(?![\w-])(?!\s+[A-Z0-9])"
     r"|(?i:coordonn[ée]e?s?|coordinated|dirig[ée]e?s?|directed|pr[ée]sid[ée]e?s?|chaired|led|"
     r"headed)\s+(?:par|by)\s+[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ]"
+    # … or a role, then the name: "son président Pierre Montoriol".
+    # (never "président du Cancéropôle Grand Ouest": no "du/de/of" between role and name).
+    rf"|{_ROLE_WORDS}\w*\s+(?:(?!(?:du|de|des|of|the|le|la)\b)[a-zà-ÿ’']+\s+){{0,2}}?"
+    r"[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ][a-zà-ÿA-Z-]{2,}"
 )
 # A number in a sentence that covers this much of a "how many" question counts what it asks,
 # even when its words are not the question's (another language, a synonym).
@@ -384,11 +389,16 @@ class ChatService:
         shapes = _expected_shapes(resolved.question, analysis)
         years = [str(y) for y in resolved.years]
         counted = counted_terms(resolved.question, names) if operation == "count" else set()
+        role = asked_role(resolved.question)
+        role_forms = (
+            {f for forms in term_variants(role, translate=True) for f in forms} if role else set()
+        )
         scored_evidence = [
             e
             for e in score_evidence(resolved.retrieval_query, result.hits, loaded.index)
             if (not e.heading or shapes)
             and all(shape.search(e.text) for shape in shapes)
+            and (not role_forms or role_forms & set(tokenize(e.text)))
             and (not counted or counts(e.text, counted) or e.coverage >= COUNT_COVERAGE)
             # The years asked about are in the sentence, or it is about other years.
             and all(y in e.text for y in years)
