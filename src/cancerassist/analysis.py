@@ -19,7 +19,7 @@ import tomllib
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 from pydantic import BaseModel
@@ -56,31 +56,11 @@ Operation = Literal[
     "membership",
 ]
 
-# Cue words are evidence, not routes: each adds CUE_WEIGHT to the route's exemplar similarity
-# (cosines of multilingual-e5 sit in a narrow band, about 0.75-0.95, so 0.03 is a clear push
-# that a much closer exemplar still outweighs). Patterns run on accent-folded lower-case text.
+# Cue words (questions.toml, [cues]) are evidence, not routes: each adds CUE_WEIGHT to the
+# route's exemplar similarity (cosines of multilingual-e5 sit in a narrow band, about
+# 0.75-0.95, so 0.03 is a clear push that a much closer exemplar still outweighs).
 CUE_WEIGHT = 0.03
-_CUES: list[tuple[Route, re.Pattern[str]]] = [
-    ("biobank", re.compile(r"tumoroth|tissuth|biobank|biobanque|\bcrb\b")),
-    ("contact", re.compile(
-        r"contact|e-?mail|courriel|joindre|\badresse|\baddress|phone|telephone|\btel\b|"
-        r"numero de t|\bwhom\b|qui (?:dois-je |faut-il )?contacter|a qui m'adresser|"
-        r"tech(?:nology)? transfer|transfert de tech|valoris|licen[cs]|brevet|patent|start-?up|"
-        r"spin-?off|site (?:web|internet)|web ?site|\burl\b"
-    )),
-    ("coordinator", re.compile(r"coordin|coordonn|\bleads?\b|pilote|porteur")),
-    ("partners", re.compile(r"partenaire|partner|consortium|particip|takes? part|membre d")),
-    ("project", re.compile(r"duree|duration|how long|combien de temps|programme\b|program\b")),
-    ("funding", re.compile(
-        r"combien(?! d)|how much|montant|amount|financ|"
-        r"funding|\bfund|grant|accord[ea]|subvention|budget|euros?\b|€|\bleve|raised|"
-        r"\binvest(?:ed|ment|ments|i|is|issements?)?\b|cotis|\bfees?\b|moyenne|average|total|"
-        r"somme|\bsum\b"
-    )),
-    ("role", re.compile(r"\brole\b|responsib|what does .* do|que fait|charge de|in charge")),
-    ("person", re.compile(r"\bwho is\b|qui est\b|qui sont|key people|personnes cles|\bpeople\b")),
-    ("figure", re.compile(r"how many|combien de|nombre de|number of|effet levier|leverage")),
-]  # fmt: skip
+
 
 # Operations over figures: the most specific pattern that matches wins, by its weight.
 _OPERATIONS: list[tuple[Operation, float, re.Pattern[str]]] = [
@@ -191,11 +171,9 @@ class ScoredType(BaseModel):
 def asked_types(question: str) -> list[ScoredType]:
     """Every kind of thing the question's form asks for ("Who … when …": a person and a
     year)."""
-    folded = fold_accents(question).lower().replace("’", "'")
     return [
         ScoredType(answer_type=kind, score=weight)
-        for kind, weight, pattern in _ASKED
-        if pattern.search(folded)
+        for weight, kind in _weighted_matches(_ASKED, question)
     ]
 
 
@@ -220,21 +198,47 @@ class Analysis(BaseModel):
         return next((r.score for r in self.routes if r.route == route), 0.0)
 
 
-def load_exemplars(path: Path | None = None) -> dict[Route, list[str]]:
-    path = path or Path(__file__).with_name("questions.toml")
+_QUESTIONS = Path(__file__).with_name("questions.toml")
+
+
+@lru_cache(maxsize=4)
+def _load_questions(path: Path) -> dict[str, Any]:
     with path.open("rb") as f:
-        table = tomllib.load(f)["intents"]
+        return tomllib.load(f)
+
+
+def load_exemplars(path: Path = _QUESTIONS) -> dict[Route, list[str]]:
+    table = _load_questions(path)["intents"]
     return {route: list(questions) for route, questions in table.items()}
+
+
+@lru_cache(maxsize=1)
+def _cues() -> list[tuple[Route, re.Pattern[str]]]:
+    """Each route's cue words, a pattern run on accent-folded lower-case text."""
+    return [
+        (route, re.compile(pattern))
+        for route, pattern in _load_questions(_QUESTIONS)["cues"].items()
+    ]
 
 
 def cue_scores(question: str) -> dict[Route, float]:
     folded = fold_accents(question).lower()
-    return {route: CUE_WEIGHT for route, pattern in _CUES if pattern.search(folded)}
+    return {route: CUE_WEIGHT for route, pattern in _cues() if pattern.search(folded)}
+
+
+_Label = TypeVar("_Label", Operation, AnswerType)
+
+
+def _weighted_matches(
+    table: list[tuple[_Label, float, re.Pattern[str]]], question: str
+) -> list[tuple[float, _Label]]:
+    """(weight, label) of every pattern of ``table`` the question's folded text matches."""
+    folded = fold_accents(question).lower().replace("’", "'")
+    return [(weight, label) for label, weight, pattern in table if pattern.search(folded)]
 
 
 def detect_operation(question: str) -> ScoredOperation | None:
-    folded = fold_accents(question).lower().replace("’", "'")
-    found = [(weight, op) for op, weight, pattern in _OPERATIONS if pattern.search(folded)]
+    found = _weighted_matches(_OPERATIONS, question)
     if not found:
         return None
     weight, operation = max(found)
