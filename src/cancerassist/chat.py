@@ -119,7 +119,7 @@ _TYPE_SHAPES: dict[AnswerType, re.Pattern[str]] = {
 _SHAPES: dict[Route, re.Pattern[str]] = {
     # Whom to contact is always answered by a contact; "how much" is asked in so many words
     # (see analysis.asked_types), a question on funding schemes is not.
-    "contact": re.compile(r"@|https?://|www\.|\+?\d[\d .()-]{7,}\d"),
+    "contact": re.compile(rf"@|https?://|www\.|{_PHONE.pattern}"),
 }
 _SERIES: frozenset[Aggregate] = frozenset({"total", "average", "difference", "trend"})
 _REFERS_TO_YEARS = re.compile(
