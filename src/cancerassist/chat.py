@@ -386,7 +386,7 @@ class ChatService:
         result = loaded.retriever.run(resolved.retrieval_query, k=PASSAGES)
         timings.update({f"retrieve_{k}": v for k, v in result.timings_ms.items()})
         mark = time.perf_counter()
-        shapes = _expected_shapes(resolved.question, analysis)
+        shapes = _expected_shapes(resolved.question, analysis, cues)
         years = [str(y) for y in resolved.years]
         counted = counted_terms(resolved.question, names) if operation == "count" else set()
         role = asked_role(resolved.question)
@@ -530,7 +530,9 @@ def _load(settings: Settings, embedder: Embedder, index: SearchIndex) -> Loaded:
     )
 
 
-def _expected_shapes(question: str, analysis: Analysis) -> list[re.Pattern[str]]:
+def _expected_shapes(
+    question: str, analysis: Analysis, cues: dict[Route, float]
+) -> list[re.Pattern[str]]:
     """What a sentence must hold to answer: what the question's form asks for (a year, an
     amount, a person, a number), and what a clearly fact-route question asks for (its
     examples are closest and its cue words are there: an e-mail for "whom to contact")."""
@@ -541,7 +543,7 @@ def _expected_shapes(question: str, analysis: Analysis) -> list[re.Pattern[str]]
     if best.route != "passage" and best.score >= analysis.score_of("passage"):
         if best.route == "contact" and PHONE_ASKED.search(fold_accents(question).lower()):
             shapes.append(_PHONE)
-        elif best.route in cue_scores(question) and best.route in _SHAPES:
+        elif best.route in cues and best.route in _SHAPES:
             shapes.append(_SHAPES[best.route])
     return shapes
 
