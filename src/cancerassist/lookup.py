@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from cancerassist.analysis import FactRoute, cue_scores, same_word
 from cancerassist.facts import GENERIC_WORDS
@@ -75,10 +75,6 @@ class FactAnswer(BaseModel):
     entity: str | None = None
     reason: Reason | None = None
     suggestions: list[str] = []
-    change_eur: Decimal | None = Field(
-        default=None, description="Signed change between two years (difference, largest rise)"
-    )
-    member: str | None = Field(default=None, description="Who a membership question asks about")
 
 
 def normalise(text: str) -> str:
@@ -458,15 +454,14 @@ def _compute(operation: Aggregate, series: list[Funding]) -> tuple[list[Funding]
         mean = sum(amounts, Decimal(0)) / len(amounts)
         return series, {"aggregate": "average", "value_eur": mean}
     if operation in ("increase", "decrease") and steps:
-        change, before, after = (max if operation == "increase" else min)(
+        _, before, after = (max if operation == "increase" else min)(
             steps, key=lambda step: step[0]
         )
         years = (before.year or 0, after.year or 0)
-        return [before, after], {"aggregate": operation, "change_eur": change, "years": years}
+        return [before, after], {"aggregate": operation, "years": years}
     ends = [series[0], series[-1]] if operation == "difference" else series
     aggregate = "difference" if operation == "difference" and len(series) > 1 else "trend"
-    change = series[-1].amount_eur - series[0].amount_eur
-    return ends, {"aggregate": aggregate, "change_eur": change}
+    return ends, {"aggregate": aggregate}
 
 
 def _funding_dated(
@@ -594,7 +589,6 @@ def _membership(question: str, listed: list[PartnerRole], project: str) -> FactA
             facts=found,
             aggregate="membership",
             entity=project,
-            member=found[0].organisation,
         )
     return FactAnswer(
         status="answered",
