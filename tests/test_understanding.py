@@ -59,7 +59,9 @@ def test_contact_asked_in_other_words(service: ChatService, question: str, email
 
 def test_keywords_of_another_route_do_not_take_over(service: ChatService) -> None:
     duration = ask(service, "Combien de temps dure la labellisation des Cancéropôles ?")
-    assert "BONE-NET" not in duration.answer  # "combien de temps" is not BONE-NET's duration
+    # "combien de temps" is not BONE-NET's duration
+    assert "2011-2015" not in duration.answer
+    assert all(c.doc_id != "bonenet-fp7-project" for c in duration.citations)
     regions = ask(service, "Quelle région couvre le Cancéropôle Grand Ouest ?")
     assert "Bretagne" in regions.answer
     assert "millions" not in regions.answer  # "région" is not the Région's funding table

@@ -536,25 +536,10 @@ def _sentences(chunk: Chunk) -> list[tuple[int, int, bool]]:
     return out
 
 
-# What kind of answer a question wants, and what a sentence holding one looks like.
-_ANSWER_TYPES = (
-    (
-        re.compile(r"how much|combien (?!de )|montant|amount|budget|money|argent"),
-        re.compile(r"\d[\d\s.,]*\s?(?:M€|k€|€|millions?|euros?)", re.I),
-    ),
-    (re.compile(r"how many|combien d|nombre|number"), re.compile(r"\d")),
-    (
-        re.compile(r"\bwhen\b|quand|what year|quelle année|depuis quand|since when"),
-        re.compile(r"\b(?:19|20)\d{2}\b"),
-    ),
-    (re.compile(r"e-?mail|courriel|contact|website|site web"), re.compile(r"@|https?://|www\.")),
-)
-
-
-_COUNTING = re.compile(r"how many|combien d|nombre d|number of")
 # A number and the few words after it, where what it counts is named ("10 early-stage (ESR)
 # and 4 experienced (ER) researchers").
-_COUNTED = re.compile(r"\d[\d\s.,]*\s+((?:[^\W\d_][\w’'-]*[\s()]*){1,4})")
+# A unit may come between ("22,5 M€ obtenus").
+_COUNTED = re.compile(r"\d[\d\s.,]*\s*((?:(?:[^\W\d_][\w’'-]*|[€$£%])[\s()]*){1,5})")
 
 
 def counts(sentence: str, asked: set[str]) -> bool:
@@ -571,11 +556,6 @@ def counted_terms(question: str, names: Sequence[str]) -> set[str]:
     ("Combien d'habitants couvre le Cancéropôle X ?" counts habitants, not Cancéropôles)."""
     named = {form for forms in term_variants(" ".join(names)) for form in forms}
     return {form for forms in term_variants(question, translate=True) for form in forms} - named
-
-
-def _wanted_shapes(question: str) -> list[re.Pattern[str]]:
-    folded = fold_accents(question).lower()
-    return [shape for asks, shape in _ANSWER_TYPES if asks.search(folded)]
 
 
 _DEFINITION = re.compile(
@@ -614,23 +594,32 @@ _SAYS_WHAT = re.compile(
 )
 
 
-def score_evidence(question: str, hits: list[SearchHit], index: SearchIndex) -> list[Evidence]:
+def score_evidence(
+    question: str,
+    hits: list[SearchHit],
+    index: SearchIndex,
+    *,
+    shapes: Sequence[re.Pattern[str]] = (),
+    counted: frozenset[str] = frozenset(),
+    expand: Callable[[str], str] = str,
+) -> list[Evidence]:
     """Sentences of the retrieved chunks, best first. Coverage is the share of the question's
     weight (IDF) that a sentence's words match; a word the corpus never uses counts fully
-    against it, which is how off-topic questions fall below the threshold."""
+    against it, which is how off-topic questions fall below the threshold. A sentence holding
+    every ``shapes`` (what the question asks for: a person, a year…), a number of the
+    ``counted`` thing, or the definition asked for scores more. ``expand`` adds the full names
+    of the aliases a sentence writes ("le CGO" matches "Cancéropôle Grand Ouest")."""
     idf = index.idf()
     unknown = max(idf.values(), default=1.0)
     words = term_variants(question, translate=True)
-    shapes = _wanted_shapes(question)
-    counting = bool(_COUNTING.search(fold_accents(question).lower()))
-    asked = {form for forms in words for form in forms}
     defined = _defined(question)
     weights = [max((idf[v] for v in variants if v in idf), default=unknown) for variants in words]
     total = sum(weights) or 1.0
     out = []
     for hit in hits:
         for start, end, heading in _sentences(hit.chunk):
-            tokens = set(tokenize(hit.chunk.text[start:end]))
+            sentence = hit.chunk.text[start:end]
+            tokens = set(tokenize(expand(sentence)))
             context = set(tokenize(hit.chunk.section + " " + hit.chunk.title))
             matched = sum(
                 w if tokens & set(v) else (0.5 * w if context & set(v) else 0.0)
@@ -639,9 +628,8 @@ def score_evidence(question: str, hits: list[SearchHit], index: SearchIndex) -> 
             coverage = matched / total
             dense = hit.dense_score or 0.0
             # A sentence holding the kind of thing asked for (an amount, a year…) is the answer.
-            sentence = hit.chunk.text[start:end]
             shaped = 0.3 if shapes and all(s.search(sentence) for s in shapes) else 0.0
-            if counting and counts(sentence, asked):
+            if counted and counts(sentence, set(counted)):
                 shaped += 0.3  # "318 Units" for "how many units"
             if defined and _defines(sentence, defined):
                 shaped += 0.3  # "ECRIN is designed to…" for "What is ECRIN?"

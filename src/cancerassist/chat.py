@@ -69,7 +69,7 @@ from cancerassist.lookup import (
     facts_about,
     lookup,
 )
-from cancerassist.models import ChatMessage, ChatRequest, ChatResponse, Citation, Language
+from cancerassist.models import Chunk, ChatMessage, ChatRequest, ChatResponse, Citation, Language
 from cancerassist.retrieve import HybridRetriever
 from cancerassist.text import YEAR, detect_language, fold_accents, term_variants, tokenize
 
@@ -107,9 +107,14 @@ _PERSON = re.compile(
 COUNT_COVERAGE = 0.5
 # Passages whose sentences are scored as answers.
 PASSAGES = 8
+# How far past them a passage about the question's subject that holds the asked type of
+# thing (a person, a year, an amount) is still looked at.
+SHAPED_PASSAGES = 24
 # How far before a sentence the number of a name may be ("Université Paris 13 …").
 CONTEXT_CHARS = 250
-_PHONE = re.compile(r"\+?\d[\d .()-]{7,}\d")
+# A telephone number: a trunk "0" or a "+country" prefix, then groups of digits; not an amount
+# written with dots ("3.263.864") nor a range of years ("2011-2015").
+_PHONE = re.compile(r"(?:\+\d{1,3}[\s.-]?(?:\(0\)[\s.-]?)?|(?<![\w.,])0)\d(?:[\s.-]?\d{2,4}){3,5}(?![\w.,]\d)")
 _AMOUNT = re.compile(r"\d[\d\s.,]*\s?(?:M€|k€|€|millions?|euros?)|€\s?\d", re.IGNORECASE)
 _TYPE_SHAPES: dict[AnswerType, re.Pattern[str]] = {
     "person": _PERSON,
@@ -136,6 +141,16 @@ class Loaded:
     index: SearchIndex
     retriever: HybridRetriever
     gazetteer: Gazetteer
+    _named: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def names_in(self, chunk: Chunk) -> frozenset[str]:
+        """The gazetteer's names a chunk writes (in its text, section or title); worked out
+        once per chunk, when a question first needs it."""
+        named = self._named.get(chunk.chunk_id)
+        if named is None:
+            text = f"{chunk.text} {chunk.section} {chunk.title}"
+            named = self._named[chunk.chunk_id] = frozenset(self.gazetteer.named_in(text))
+        return named
 
 
 @dataclass
@@ -148,6 +163,17 @@ class Resolved:
     subjects: list[str]
     years: list[int]
     retrieval_query: str
+
+    def other_names(self, gazetteer: Gazetteer) -> list[str]:
+        """The subjects' names and aliases the question does not write, for the lexical
+        search: "CGO" finds the passages on the "Cancéropôle Grand Ouest" and the reverse."""
+        written = set(tokenize(self.question))
+        return [
+            n
+            for s in self.subjects
+            for n in (s, *gazetteer.aliases(s))
+            if not set(tokenize(n)) <= written
+        ]
 
 
 @dataclass
@@ -383,11 +409,29 @@ class ChatService:
                     # kind of record about it would answer another question.
                     break
         timings["facts"] = _ms(mark)
-        result = loaded.retriever.run(resolved.retrieval_query, k=PASSAGES)
+        subjects = set(resolved.subjects)
+        shapes = _expected_shapes(resolved.question, analysis, cues)
+        result = loaded.retriever.run(
+            resolved.retrieval_query,
+            k=PASSAGES + SHAPED_PASSAGES if subjects and shapes else PASSAGES,
+            other_names=resolved.other_names(loaded.gazetteer),
+            about=(lambda chunk: bool(loaded.names_in(chunk) & subjects)) if subjects else None,
+        )
         timings.update({f"retrieve_{k}": v for k, v in result.timings_ms.items()})
         mark = time.perf_counter()
-        shapes = _expected_shapes(resolved.question, analysis, cues)
+        # Past the best passages, those about the subject that hold what is asked (a person
+        # for "who presides X?", a year for "when…") are candidates too: an answer written
+        # in other words than the question's ranks low but is there.
+        hits = result.hits[:PASSAGES] + [
+            h
+            for h in result.hits[PASSAGES:]
+            if loaded.names_in(h.chunk) & subjects
+            and all(shape.search(h.chunk.text) for shape in shapes)
+        ]
         years = [str(y) for y in resolved.years]
+        # A name the gazetteer does not know may be a description the question translates
+        # ("the Quality of Life and Cancer platform" for "plateforme Qualité de vie et cancer").
+        translated = not any(s in loaded.gazetteer for s in subjects)
         counted = counted_terms(resolved.question, names) if operation == "count" else set()
         role = asked_role(resolved.question)
         role_forms = (
@@ -395,16 +439,23 @@ class ChatService:
         )
         scored_evidence = [
             e
-            for e in score_evidence(resolved.retrieval_query, result.hits, loaded.index)
+            for e in score_evidence(
+                resolved.retrieval_query,
+                hits,
+                loaded.index,
+                shapes=shapes,
+                counted=frozenset(counted),
+                expand=loaded.gazetteer.expand,
+            )
             if (not e.heading or shapes)
             and all(shape.search(e.text) for shape in shapes)
             and (not role_forms or role_forms & set(tokenize(e.text)))
             and (not counted or counts(e.text, counted) or e.coverage >= COUNT_COVERAGE)
             # The years asked about are in the sentence, or it is about other years.
             and all(y in e.text for y in years)
-            and not missing_names(names, _context(e, loaded.index), _near(e))
+            and _uses_names(e, names, translated, language, loaded)
         ]
-        if not self._supported(scored_evidence):
+        if not self._supported(scored_evidence, language, loaded):
             timings["compose"] = _ms(mark)
             refusal = refusals[0] if refusals else None
             known = next(
@@ -481,13 +532,15 @@ class ChatService:
         )
         return not missing_names(names, f"{records} {aliases} {facts.entity or ''}")
 
-    def _supported(self, evidence: list[Evidence]) -> bool:
+    def _supported(self, evidence: list[Evidence], language: Language, loaded: Loaded) -> bool:
         if not evidence:
             return False
         best = evidence[0]
+        thresholds = list(self.settings.evidence_thresholds)
+        if loaded.index.documents[best.chunk.doc_id].language != language:
+            thresholds += self.settings.cross_language_thresholds
         return any(
-            best.support >= coverage and best.dense >= dense
-            for coverage, dense in self.settings.evidence_thresholds
+            best.support >= coverage and best.dense >= dense for coverage, dense in thresholds
         )
 
     def _rephrase(self, question: str, language: Language, draft: _Draft) -> str:
@@ -546,6 +599,28 @@ def _expected_shapes(
         elif best.route in cues and best.route in _SHAPES:
             shapes.append(_SHAPES[best.route])
     return shapes
+
+
+def _uses_names(
+    evidence: Evidence, names: list[str], translated: bool, language: Language, loaded: Loaded
+) -> bool:
+    """The sentence (in its passage) uses the question's names. A translated description
+    may lack one word in three when the sentence is in the other language; a known name,
+    a number or an acronym may not."""
+    missing = missing_names(
+        names,
+        loaded.gazetteer.expand(_context(evidence, loaded.index)),
+        loaded.gazetteer.expand(_near(evidence)),
+    )
+    if not missing:
+        return True
+    other_language = loaded.index.documents[evidence.chunk.doc_id].language != language
+    return (
+        translated
+        and other_language
+        and 3 * len(missing) <= len(names)
+        and not any(w.isdigit() for w in missing)
+    )
 
 
 def _context(evidence: Evidence, index: SearchIndex) -> str:

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     # (coverage of the question's weighted words, cosine similarity of its passage) points:
     # well covered, or less covered (across languages) but semantically very close.
     evidence_thresholds: list[tuple[float, float]] = [(0.6, 0.79), (0.3, 0.83)]
+    # … and, when the sentence is in the other language than the question (whose words then
+    # mostly cannot match), these points too: semantically closer still.
+    cross_language_thresholds: list[tuple[float, float]] = [(0.2, 0.845)]
 
     # Optional LLM: any OpenAI-compatible server (Ollama, vLLM, llama.cpp, a hosted API).
     llm_base_url: str = ""

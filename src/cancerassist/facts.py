@@ -13,9 +13,11 @@ Example::
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -639,12 +641,47 @@ EXTRACTORS: tuple[Callable[[_Context], Iterator[Fact]], ...] = (
 )
 
 
+@cache
+def _abbreviation_pairs() -> Callable[..., dict[str, str]]:
+    """The Schwartz–Hearst extractor. Importing it calls ``logging.basicConfig``, which would
+    print every library's INFO lines: the root logger is put back as it was."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    from abbreviations.schwartz_hearst import extract_abbreviation_definition_pairs
+
+    root.handlers, root.level = handlers, level
+    return extract_abbreviation_definition_pairs  # type: ignore[no-any-return]
+
+
+def defined_acronyms(blocks: list[Block]) -> dict[str, list[str]]:
+    """Names a document introduces with an acronym ("Cancéropôle Grand Ouest (CGO)", "Institute
+    Albert Bonniot (IAB)"), found by the Schwartz–Hearst algorithm in each paragraph. Only
+    names are kept (two words or more, capitalised): "experienced (ER)" is no organisation."""
+    found: dict[str, list[str]] = {}
+    for block in blocks:
+        if "(" not in block.text:
+            continue
+        pairs = _abbreviation_pairs()(doc_text=block.text)
+        for acronym, definition in pairs.items():
+            name = _clean(str(definition)).strip("«»“”\"' ")
+            if len(name.split()) >= 2 and name[:1].isupper() and acronym not in found.get(name, []):
+                found.setdefault(name, []).append(str(acronym))
+    return found
+
+
 def extract_facts(
     documents: list[tuple[SourceDocument, list[Block]]], aliases: dict[str, list[str]] | None = None
 ) -> FactStore:
+    """The documents' facts, and the other names of what they name: the acronyms the
+    documents define, then the ``aliases`` given (metadata)."""
     facts: list[Fact] = []
+    known: dict[str, list[str]] = {}
     for document, blocks in documents:
         ctx = _Context(document, blocks, _sections(blocks))
         for extractor in EXTRACTORS:
             facts.extend(extractor(ctx))
-    return FactStore(facts=facts, aliases=aliases or {})
+        for name, forms in defined_acronyms(blocks).items():
+            known.setdefault(name, []).extend(f for f in forms if f not in known[name])
+    for name, forms in (aliases or {}).items():
+        known.setdefault(name, []).extend(f for f in forms if f not in known[name])
+    return FactStore(facts=facts, aliases=known)

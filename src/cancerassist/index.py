@@ -186,6 +186,11 @@ class SearchIndex:
         scores, ids = self.dense.search(vector.reshape(1, -1).astype(np.float32), min(k, len(self)))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
+    def similarity(self, vector: np.ndarray, chunk: int) -> float:
+        """The dense score of one chunk (inner product with its stored vector), for a chunk
+        that another ranking found."""
+        return float(np.dot(self.dense.reconstruct(chunk), vector.astype(np.float32)))
+
     def bm25_search(self, terms: list[list[str]], k: int) -> list[tuple[int, float]]:
         """BM25 over query words, each scored by the best of its forms (``text.term_variants``)."""
         vocab = self.bm25.vocab_dict

@@ -94,20 +94,35 @@ class _Entity:
     forms: list[list[str]] = field(default_factory=list)
     # One-word forms that name it only when capitalised ("la Région …", not "quelles régions").
     capitalised: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
+    glued: set[str] = field(default_factory=set)
 
-    def score(self, question: _QuestionForms) -> int:
+    def score(self, question: _QuestionForms) -> float:
         """Tokens of the most specific form found in the question; 0 if none is there. A form
         of three words or more may lack one ("Georges Pompidou hospital" names the "Hôpital
-        Européen Georges Pompidou")."""
-        best = 1 if any(c in question.capitals for c in self.capitalised) else 0
+        Européen Georges Pompidou"), and then counts less than a name written whole
+        ("grand ouest" names the Grand Ouest before the Grand Sud-Ouest)."""
+        best = 1.0 if any(c in question.capitals for c in self.capitalised) else 0.0
         for form in self.forms:
             if len(form) == 1 and len(form[0]) >= 4 and form[0] in question.joined:
-                best = max(best, 1)
+                best = max(best, 1.0)
+            if form[0] in self.glued:
+                # Names written together are matched as written: "canceropoleest" is not
+                # "canceropoles en" mistyped.
+                if form[0] in question.joined or form[0] in question.tokens:
+                    best = max(best, 1.0)
+                continue
             present = [question.has(t) for t in form]
             # A long name may lack a word, not its last ("National Cancer Institute" is not
-            # named by "national … cancer platform").
-            if all(present) or (len(form) >= 3 and sum(present) >= len(form) - 1 and present[-1]):
-                best = max(best, sum(present))
+            # named by "national … cancer platform"); its words are written together ("the
+            # national Quality of Life and Cancer platform" is not the Institut national du
+            # cancer).
+            if sum(present) > 1 and question.span(form) > 2 * len(form):
+                continue
+            if all(present):
+                best = max(best, float(len(form)))
+            elif len(form) >= 3 and sum(present) >= len(form) - 1 and present[-1]:
+                best = max(best, sum(present) - 0.5)
         return best
 
 
@@ -127,6 +142,12 @@ class _QuestionForms:
         self.joined = _joined(self.tokens)
         self.capitals = {normalise(w) for w in re.findall(r"\b[A-ZÀ-Þ][\w’'-]*", question)}
         self._has: dict[str, bool] = dict.fromkeys(self.tokens, True)
+
+    def span(self, words: Sequence[str]) -> int:
+        """How many tokens the question spans from the first to the last of ``words`` it
+        uses."""
+        at = [i for i, t in enumerate(self.tokens) for w in words if same_word(w, t)]
+        return max(at) - min(at) + 1 if at else 0
 
     def has(self, word: str) -> bool:
         """The question uses ``word``, or ``word`` mistyped."""
@@ -166,7 +187,10 @@ class Gazetteer:
         merged: dict[str, _Entity] = {}
         for name, extra in names:
             entity = merged.setdefault(name, _Entity(name))
+            extra = list(extra)
+            entity.aliases.extend(a for a in extra if a not in entity.aliases)
             entity.forms.extend(f for f in _forms(name, extra) if f not in entity.forms)
+            entity.glued.update("".join(f) for f in entity.forms if len(f) > 1)
             tokens = _tokens(name)
             if len(tokens) > 1 and tokens[0] not in _GENERIC and len(tokens[0]) >= 4:
                 entity.capitalised.append(tokens[0])
@@ -188,6 +212,64 @@ class Gazetteer:
         for entity in merged.values():
             entity.capitalised = [w for w in entity.capitalised if len(owners[w]) == 1]
         self.entities = list(merged.values())
+        self.glued = {g for e in self.entities for g in e.glued}
+        self._by_name = {e.name: e for e in self.entities}
+        # How a passage writes a name: whole, or by its distinctive words ("le Grand
+        # Sud-Ouest"; one word only if it is long enough to be one name's).
+        self._names: dict[str, set[str]] = {}
+        for entity in self.entities:
+            written = [_tokens(entity.name), *entity.forms]
+            for form in written:
+                if len(form) > 1 or (form and len(form[0]) >= 5 and form[0] not in self.glued):
+                    self._names.setdefault(" ".join(form), set()).add(entity.name)
+        self._name_pattern = re.compile(
+            r"(?<![a-z0-9])(?:"
+            + "|".join(
+                r"[\W_]+".join(map(re.escape, n.split()))
+                for n in sorted(self._names, key=len, reverse=True)
+            )
+            + r")(?![a-z0-9])"
+        )
+        # Where a passage writes a name by another form ("le CGO"), that form stands for it.
+        self._long_forms = {a: e.name for e in self.entities for a in e.aliases}
+        self._alias_pattern = (
+            re.compile(
+                r"(?<![\w-])(?:"
+                + "|".join(re.escape(a) for a in sorted(self._long_forms, key=len, reverse=True))
+                + r")(?![\w-])"
+            )
+            if self._long_forms
+            else None
+        )
+
+    def named_in(self, text: str) -> set[str]:
+        """The names ``text`` writes, whole or by an alias."""
+        folded = fold_accents(text).lower()
+        written = {
+            name
+            for m in self._name_pattern.finditer(folded)
+            for name in self._names.get(" ".join(normalise(m.group()).split()), ())
+        }
+        return written | {
+            self._long_forms[m.group()]
+            for m in (self._alias_pattern.finditer(text) if self._alias_pattern else ())
+        }
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def aliases(self, name: str) -> list[str]:
+        """The other names ``name`` is known by (acronyms the documents define, metadata)."""
+        entity = self._by_name.get(name)
+        return list(entity.aliases) if entity else []
+
+    def expand(self, text: str) -> str:
+        """``text`` followed by the full names of the aliases it uses ("… le CGO …" gains
+        "Cancéropôle Grand Ouest"), so that a check for the question's names finds them."""
+        if self._alias_pattern is None:
+            return text
+        found = dict.fromkeys(self._long_forms[m.group()] for m in self._alias_pattern.finditer(text))
+        return " ".join([text, *found])
 
     def mentioned(self, question: str) -> set[str]:
         """Every name the question mentions, however specific."""
@@ -204,9 +286,9 @@ class Gazetteer:
 
 def build_gazetteer(store: FactStore, extra: Iterable[str] = ()) -> Gazetteer:
     """Every name the facts hold (organisations, projects, people, biobanks, subjects of key
-    figures, funders and recipients), with their aliases, and ``extra`` names (documents'
-    subjects)."""
-    names: set[str] = set(extra)
+    figures, funders and recipients) and every name with an alias, with their aliases, and
+    ``extra`` names (documents' subjects)."""
+    names: set[str] = set(extra) | set(store.aliases)
     for fact in store.facts:
         match fact:
             case Contact() | PartnerRole():

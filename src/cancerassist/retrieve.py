@@ -12,7 +12,7 @@ Example::
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Protocol
 
@@ -21,7 +21,7 @@ import numpy as np
 from cancerassist.config import Settings
 from cancerassist.embed import Embedder
 from cancerassist.index import SearchIndex, load_index
-from cancerassist.models import SearchHit, SearchResult
+from cancerassist.models import Chunk, SearchHit, SearchResult
 from cancerassist.text import term_variants
 
 Ranking = list[tuple[int, float]]
@@ -79,7 +79,18 @@ class HybridRetriever:
             bm25_weight=settings.bm25_weight,
         )
 
-    def run(self, query: str, k: int = 5) -> SearchResult:
+    def run(
+        self,
+        query: str,
+        k: int = 5,
+        other_names: Sequence[str] = (),
+        about: Callable[[Chunk], bool] | None = None,
+    ) -> SearchResult:
+        """The ``k`` best chunks for ``query``; ``other_names`` (the acronym of a name the
+        query uses, say) are words the lexical search also looks for: a passage that writes
+        "le CGO" is about the "Cancéropôle Grand Ouest" the question names. ``about`` says
+        whether a chunk is about what the query names: those candidates, in fused order, are
+        a third ranking (the filter of a faceted search, as a vote rather than a cut)."""
         timings: dict[str, float] = {}
         started = time.perf_counter()
         vector = self.embed(query)
@@ -90,21 +101,32 @@ class HybridRetriever:
         timings["dense"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        sparse = self.index.bm25_search(term_variants(query, translate=True), self.candidates)
+        terms = term_variants(" ".join([query, *other_names]), translate=True)
+        sparse = self.index.bm25_search(terms, self.candidates)
         timings["bm25"] = time.perf_counter() - started
 
         started = time.perf_counter()
         dense_rank = {doc: rank for rank, (doc, _) in enumerate(dense, start=1)}
         dense_score = dict(dense)
         sparse_rank = {doc: rank for rank, (doc, _) in enumerate(sparse, start=1)}
-        fused = reciprocal_rank_fusion([dense, sparse], self.rrf_k, self.weights)[:k]
+        fused = reciprocal_rank_fusion([dense, sparse], self.rrf_k, self.weights)
+        if about is not None:
+            named = [(doc, score) for doc, score in fused if about(self.index.chunks[doc])]
+            fused = reciprocal_rank_fusion(
+                [dense, sparse, named], self.rrf_k, [*self.weights, max(self.weights)]
+            )
+        fused = fused[:k]
         hits = [
             SearchHit(
                 chunk=self.index.chunks[doc],
                 score=score,
                 rank=rank,
                 dense_rank=dense_rank.get(doc),
-                dense_score=dense_score.get(doc),
+                # Found by another ranking: scored all the same, so that how close it is in
+                # meaning weighs in the answer (a missing score read as 0 would sink it).
+                dense_score=(
+                    dense_score[doc] if doc in dense_score else self.index.similarity(vector, doc)
+                ),
                 bm25_rank=sparse_rank.get(doc),
             )
             for rank, (doc, score) in enumerate(fused, start=1)
