@@ -126,7 +126,7 @@ _IMPERSONAL = re.compile(
 FOLLOW_UP_THRESHOLD = 0.5
 
 
-AnswerType = Literal["person", "year", "amount"]
+AnswerType = Literal["person", "year", "amount", "contact"]
 # What the question's form asks for, whatever its subject: the answer sentence must hold one.
 _ASKED: list[tuple[AnswerType, float, re.Pattern[str]]] = [
     ("year", 0.9, re.compile(
@@ -142,6 +142,14 @@ _ASKED: list[tuple[AnswerType, float, re.Pattern[str]]] = [
         r"chercheur|researcher|scientist|fond[ae]|founder|ceo|manag|responsib|responsable|"
         r"in charge|charge de|runs?\b|coordin|coordonn|leads?\b|mene|menent|heads?\b)"
         r"|\b(?:a la tete|at the head)\b"
+    )),
+    # A way to reach someone, asked in so many words ("which mission is about valorisation?"
+    # is about valorisation, it asks for a mission).
+    ("contact", 0.8, re.compile(
+        r"\bcontact|\be-?mail|courriel|joindre|\badresse\b|\baddress\b|phone|telephone|\btel\b|"
+        r"numero|\bwhom\b|\ba qui\b|qui (?:dois-je |faut-il |peut-on )?(?:contacter|m'adresser)|"
+        r"\bwho (?:should|do|can|could|to)\b.*\b(?:contact|ask|talk|write|turn|reach|call)\b|"
+        r"\bwho handles\b|qui s'occupe|qui gere|site (?:web|internet)|web ?site|\burl\b"
     )),
 ]  # fmt: skip
 

@@ -539,7 +539,7 @@ def _sentences(chunk: Chunk) -> list[tuple[int, int, bool]]:
 # A number and the few words after it, where what it counts is named ("10 early-stage (ESR)
 # and 4 experienced (ER) researchers").
 # A unit may come between ("22,5 M€ obtenus").
-_COUNTED = re.compile(r"\d[\d\s.,]*\s*((?:(?:[^\W\d_][\w’'-]*|[€$£%])[\s()]*){1,5})")
+_COUNTED = re.compile(r"\d[\d\s.,]*\s+((?:(?:[^\W\d_][\w’'-]*|[€$£%])[\s()]*){1,4})")
 
 
 def counts(sentence: str, asked: set[str]) -> bool:

@@ -114,16 +114,12 @@ SHAPED_PASSAGES = 24
 CONTEXT_CHARS = 250
 # A telephone number: a trunk "0" or a "+country" prefix, then groups of digits; not an amount
 # written with dots ("3.263.864") nor a range of years ("2011-2015").
-_PHONE = re.compile(r"(?:\+\d{1,3}[\s.-]?(?:\(0\)[\s.-]?)?|(?<![\w.,])0)\d(?:[\s.-]?\d{2,4}){3,5}(?![\w.,]\d)")
+_PHONE = re.compile(r"(?:\+\d{1,3}[\s.-]?(?:\(\d\)[\s.-]?)?|(?<![\w.,])0)\d(?:[\s.-]?\d{2,4}){3,5}(?![\w.,]\d)")
 _AMOUNT = re.compile(r"\d[\d\s.,]*\s?(?:M€|k€|€|millions?|euros?)|€\s?\d", re.IGNORECASE)
 _TYPE_SHAPES: dict[AnswerType, re.Pattern[str]] = {
     "person": _PERSON,
     "year": YEAR,
     "amount": _AMOUNT,
-}
-_SHAPES: dict[Route, re.Pattern[str]] = {
-    # Whom to contact is always answered by a contact; "how much" is asked in so many words
-    # (see analysis.asked_types), a question on funding schemes is not.
     "contact": re.compile(rf"@|https?://|www\.|{_PHONE.pattern}"),
 }
 _SERIES: frozenset[Aggregate] = frozenset({"total", "average", "difference", "trend"})
@@ -410,7 +406,7 @@ class ChatService:
                     break
         timings["facts"] = _ms(mark)
         subjects = set(resolved.subjects)
-        shapes = _expected_shapes(resolved.question, analysis, cues)
+        shapes = _expected_shapes(resolved.question, analysis)
         result = loaded.retriever.run(
             resolved.retrieval_query,
             k=PASSAGES + SHAPED_PASSAGES if subjects and shapes else PASSAGES,
@@ -509,7 +505,12 @@ class ChatService:
         if facts.status != "answered" or not self._faithful(facts, names, loaded):
             return None
         text, citations = render_facts(facts, language, self.prompts, loaded.index)
-        if not all(_TYPE_SHAPES[t.answer_type].search(text) for t in answer_types):
+        # A contact record is a way to reach someone (its web site or postal address too).
+        if not all(
+            _TYPE_SHAPES[t.answer_type].search(text)
+            or (t.answer_type == "contact" and facts.intent == "contact")
+            for t in answer_types
+        ):
             return None
         return _Draft(text, "answered", citations, facts, [c.snippet for c in citations])
 
@@ -583,21 +584,17 @@ def _load(settings: Settings, embedder: Embedder, index: SearchIndex) -> Loaded:
     )
 
 
-def _expected_shapes(
-    question: str, analysis: Analysis, cues: dict[Route, float]
-) -> list[re.Pattern[str]]:
+def _expected_shapes(question: str, analysis: Analysis) -> list[re.Pattern[str]]:
     """What a sentence must hold to answer: what the question's form asks for (a year, an
-    amount, a person, a number), and what a clearly fact-route question asks for (its
-    examples are closest and its cue words are there: an e-mail for "whom to contact")."""
-    shapes = [_TYPE_SHAPES[t.answer_type] for t in analysis.answer_types]
+    amount, a person, a way to reach someone: a telephone number when that is what is asked),
+    and a number for "how many"."""
+    phone = PHONE_ASKED.search(fold_accents(question).lower())
+    shapes = [
+        _PHONE if t.answer_type == "contact" and phone else _TYPE_SHAPES[t.answer_type]
+        for t in analysis.answer_types
+    ]
     if analysis.operation is not None and analysis.operation.operation == "count":
         shapes.append(FIGURE)
-    best = analysis.routes[0]
-    if best.route != "passage" and best.score >= analysis.score_of("passage"):
-        if best.route == "contact" and PHONE_ASKED.search(fold_accents(question).lower()):
-            shapes.append(_PHONE)
-        elif best.route in cues and best.route in _SHAPES:
-            shapes.append(_SHAPES[best.route])
     return shapes
 
 
