@@ -681,6 +681,9 @@ def extractive_answer(
     if quote_language == language:
         key, values = "extractive.same_language", {}
     else:
+        figure = _FIGURE_VALUE.match(found) if found and FIGURE.fullmatch(found) else None
+        if figure:
+            found = figure.group()  # what it counts is in the quote's language ("269 projets")
         name = prompts.say(language, f"language.name_{quote_language}")
         key = "extractive.other_language_answer" if found else "extractive.other_language"
         values = {"lang_name": name, "title": best.chunk.title, "answer": (found or "").strip()}
@@ -698,6 +701,7 @@ _TITLE = re.compile(r"\b(?:Dr|Pr|Prof|Professeur|Docteur|Mme|Mrs|Ms|Mr)\b\.?\s*"
 _NAME = re.compile(r"[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ][\w’'-]+")
 # A figure with what it counts ("269 projets", "30%").
 FIGURE = re.compile(r"\d[\d.,\u202f ]*(?:\s*%|\s+[^\W\d_][\w’'-]*)")
+_FIGURE_VALUE = re.compile(r"[\d.,\u202f ]*\d\s*%?")
 
 
 def _stated(
@@ -707,12 +711,16 @@ def _stated(
     shape (and ``relevant``, if given: "318 Units", not "10 INSERM institutes") is in it: a
     year, an amount, a figure with what it counts, a person's name."""
     for shape in shapes:
-        found = [m.group().strip() for m in shape.finditer(sentence)]
-        if relevant is not None and len(found) > 1:
-            found = [f for f in found if relevant(f)]
-        names = [n.group() for f in found for n in [_NAME.search(_TITLE.sub("", f))] if n]
-        if len(found) == 1:
-            return names[0] if names and len(found[0]) > len(names[0]) + 3 else found[0]
+        matches = [m for m in shape.finditer(sentence)]
+        if relevant is not None and len(matches) > 1:
+            matches = [m for m in matches if relevant(m.group())]
+        if len(matches) != 1:
+            continue
+        found = matches[0].group().strip()
+        # The name in a match that says more ("Coordonné par Jean-Philippe V…"): read on to
+        # its end.
+        name = _NAME.search(_TITLE.sub("", sentence[matches[0].start() :]))
+        return name.group() if name and name.start() < len(found) else found
     return None
 
 
