@@ -17,6 +17,7 @@ from cancerassist.analysis import (
     missing_names,
     name_phrases,
     name_words,
+    split_question,
 )
 
 
@@ -88,6 +89,11 @@ def test_operations(question: str, operation: str | None) -> None:
         ("Qui préside le Cancéropôle Grand Ouest ?", ["person"]),
         ("Who was the head of the institute when the convention was signed?", ["year", "person"]),
         ("Who are the partners of BONE-NET?", []),
+        # A way to reach someone is asked in so many words, not by a topic word.
+        ("À qui m'adresser pour un brevet à l'Institut Curie ?", ["contact"]),
+        ("What is the phone number of the institute?", ["contact"]),
+        ("Which of the missions is about valorisation?", []),
+        ("Quelle mission concerne le transfert de technologie ?", []),
     ],
 )
 def test_asked_types(question: str, types: list[str]) -> None:
@@ -153,3 +159,29 @@ def test_routes_are_scored_by_the_nearest_example_and_cue_words() -> None:
 )
 def test_the_role_a_who_question_names(question: str, role: str | None) -> None:
     assert asked_role(question) == role
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        (
+            "Who directs the Foo Institute, and what is its budget?",
+            ["Who directs the Foo Institute", "and what is its budget?"],
+        ),
+        (
+            "Combien l'institut a-t-il reçu en 2015, et à quoi sert cet argent ?",
+            ["Combien l'institut a-t-il reçu en 2015", "et à quoi sert cet argent ?"],
+        ),
+        (
+            "Le laboratoire est rattaché à quelle université, dans quelle ville ?",
+            ["Le laboratoire est rattaché à quelle université", "dans quelle ville ?"],
+        ),
+        # One question: a comma before the question word, "where and when", no question first.
+        ("Pour les brevets, qui contacter à l'institut ?", None),
+        ("Where and when was the institute founded?", None),
+        ("I want to know who handles patents at the institute", None),
+        ("Quel est le montant accordé en 2010 et en 2011 ?", None),
+    ],
+)
+def test_a_message_may_ask_two_questions(question: str, parts: list[str] | None) -> None:
+    assert split_question(question) == (parts or [question])

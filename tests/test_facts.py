@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from cancerassist.facts import defined_acronyms, extract_facts
 from cancerassist.index import SearchIndex
-from cancerassist.models import Biobank, Contact, Funding, PartnerRole, Person, Project
+from cancerassist.ingest import parse_blocks
+from cancerassist.models import (
+    Biobank,
+    Contact,
+    Funding,
+    PartnerRole,
+    Person,
+    Project,
+    SourceDocument,
+)
 
 
 def test_every_fact_quotes_its_source_verbatim(search_index: SearchIndex) -> None:
@@ -181,3 +191,18 @@ def test_brochure_figures(search_index: SearchIndex) -> None:
         if isinstance(f, Funding) and f.kind == "funds_raised"
     }
     assert raised == {Decimal("8200000"), Decimal("22500000")}
+
+
+def test_acronyms_a_document_defines_are_aliases() -> None:
+    """Schwartz–Hearst finds "Name (ACRONYM)" in any document; only names are kept."""
+    text = (
+        "Le Réseau Onco Atlantique (ROA) fédère 40 équipes.\n\n"
+        "The programme trains 10 early-stage (ESR) and 4 experienced (ER) researchers.\n\n"
+        "Le ROA est présidé par Jeanne Martin.\n"
+    )
+    assert defined_acronyms(parse_blocks(text)) == {"Réseau Onco Atlantique": ["ROA"]}
+    document = SourceDocument(
+        doc_id="roa", path="roa.txt", title="ROA", language="fr", text=text, content_hash="0"
+    )
+    store = extract_facts([(document, parse_blocks(text))], {"Réseau Onco Atlantique": ["Onco"]})
+    assert store.aliases == {"Réseau Onco Atlantique": ["ROA", "Onco"]}

@@ -8,7 +8,7 @@ import pytest
 
 from cancerassist.analysis import detect_operation
 from cancerassist.index import SearchIndex
-from cancerassist.lookup import FactAnswer, Intent, lookup
+from cancerassist.lookup import FactAnswer, Gazetteer, Intent, lookup
 from cancerassist.models import Contact, Funding, PartnerRole, Person
 
 
@@ -148,3 +148,25 @@ def test_unknown_person_and_other_questions(search_index: SearchIndex) -> None:
     for intent in ("contact", "funding", "coordinator", "partners", "project", "biobank"):
         answer = ask(search_index, "What are the missions of the Cancéropôles?", intent)
         assert answer.status == "no_answer", intent
+
+
+def test_gazetteer_names_written_whole_together_or_by_alias() -> None:
+    gazetteer = Gazetteer(
+        [
+            ("Réseau Onco Atlantique", ["ROA"]),
+            ("Réseau Onco Sud-Atlantique", []),
+            ("Institut national du cancer", ["INCa"]),
+            ("Cancéropôle Est", []),
+        ]
+    )
+    # Written whole beats written in part; an alias names its entity.
+    assert gazetteer.match("qui preside le reseau onco atlantique") == ["Réseau Onco Atlantique"]
+    assert gazetteer.match("Who chairs the ROA?") == ["Réseau Onco Atlantique"]
+    # The words of a name are written together, and a name glued together is not a typo of
+    # other words ("canceropoleest" is not "canceropoles en").
+    assert gazetteer.match("When was the national Quality of Life and Cancer platform born?") == []
+    assert gazetteer.match("combien de canceropoles en france ?") == []
+    # A passage that writes the alias names the entity; its full name is added for checks.
+    assert gazetteer.named_in("Le ROA a été créé en 2010.") == {"Réseau Onco Atlantique"}
+    assert gazetteer.expand("Le ROA a été créé.").endswith("Réseau Onco Atlantique")
+    assert gazetteer.aliases("Réseau Onco Atlantique") == ["ROA"]

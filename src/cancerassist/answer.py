@@ -711,7 +711,7 @@ def _stated(
     shape (and ``relevant``, if given: "318 Units", not "10 INSERM institutes") is in it: a
     year, an amount, a figure with what it counts, a person's name."""
     for shape in shapes:
-        matches = [m for m in shape.finditer(sentence)]
+        matches = list(shape.finditer(sentence))
         if relevant is not None and len(matches) > 1:
             matches = [m for m in matches if relevant(m.group())]
         if len(matches) != 1:

@@ -31,7 +31,6 @@ from cancerassist.analysis import (
     Analyser,
     Analysis,
     AnswerType,
-    Route,
     ScoredRoute,
     ScoredType,
     asked_role,
@@ -43,6 +42,7 @@ from cancerassist.analysis import (
     missing_names,
     name_phrases,
     name_words,
+    split_question,
 )
 from cancerassist.answer import (
     FIGURE,
@@ -69,7 +69,15 @@ from cancerassist.lookup import (
     facts_about,
     lookup,
 )
-from cancerassist.models import Chunk, ChatMessage, ChatRequest, ChatResponse, Citation, Language
+from cancerassist.models import (
+    ChatMessage,
+    ChatRequest,
+    ChatResponse,
+    Chunk,
+    Citation,
+    Fact,
+    Language,
+)
 from cancerassist.retrieve import HybridRetriever
 from cancerassist.text import YEAR, detect_language, fold_accents, term_variants, tokenize
 
@@ -114,7 +122,9 @@ SHAPED_PASSAGES = 24
 CONTEXT_CHARS = 250
 # A telephone number: a trunk "0" or a "+country" prefix, then groups of digits; not an amount
 # written with dots ("3.263.864") nor a range of years ("2011-2015").
-_PHONE = re.compile(r"(?:\+\d{1,3}[\s.-]?(?:\(\d\)[\s.-]?)?|(?<![\w.,])0)\d(?:[\s.-]?\d{2,4}){3,5}(?![\w.,]\d)")
+_PHONE = re.compile(
+    r"(?:\+\d{1,3}[\s.-]?(?:\(\d\)[\s.-]?)?|(?<![\w.,])0)\d(?:[\s.-]?\d{2,4}){3,5}(?![\w.,]\d)"
+)
 _AMOUNT = re.compile(r"\d[\d\s.,]*\s?(?:M€|k€|€|millions?|euros?)|€\s?\d", re.IGNORECASE)
 _TYPE_SHAPES: dict[AnswerType, re.Pattern[str]] = {
     "person": _PERSON,
@@ -180,17 +190,23 @@ class Exchange:
     response: ChatResponse
 
 
-def resolve(messages: list[ChatMessage], loaded: Loaded, analyser: Analyser) -> list[Resolved]:
-    """Replay the user's turns so each follow-up carries what the previous one was about."""
+def resolve(
+    messages: list[ChatMessage], loaded: Loaded, analyser: Analyser, *, clause: bool = False
+) -> list[Resolved]:
+    """Replay the user's turns so each follow-up carries what the previous one was about.
+    ``clause``: the last turn is the second question of the message before it ("…, and what
+    is it for?"), which leans on it whatever its words."""
+    users = [m for m in messages if m.role == "user"]
     turns: list[Resolved] = []
-    for message in (m for m in messages if m.role == "user"):
-        turns.append(_resolve_turn(message.content, turns, loaded, analyser))
+    for i, message in enumerate(users):
+        leans = clause and i == len(users) - 1
+        turns.append(_resolve_turn(message.content, turns, loaded, analyser, leans=leans))
     assert turns, "a request holds at least one user message"
     return turns
 
 
 def _resolve_turn(
-    text: str, history: list[Resolved], loaded: Loaded, analyser: Analyser
+    text: str, history: list[Resolved], loaded: Loaded, analyser: Analyser, *, leans: bool
 ) -> Resolved:
     """Two scored decisions for a turn after the first: does it continue the previous
     question ("And at Institut Pasteur?": same route, new subject), and does it lean on the
@@ -206,6 +222,8 @@ def _resolve_turn(
     continues = continuation_score(text)
     operates = bool(analysis.operation and analysis.operation.operation in _SERIES) and not years
     follow = follow_up_score(text, names_own_subject=bool(subjects), operates=operates)
+    if leans:
+        follow = max(follow, 1.0)
     if continues < FOLLOW_UP_THRESHOLD and follow < FOLLOW_UP_THRESHOLD:
         return own
     carried_route = previous.analysis.routes[0].route
@@ -255,8 +273,28 @@ class _Draft:
     text: str
     status: str
     citations: list[Citation]
-    facts: FactAnswer | None = None
+    records: list[Fact] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
+
+
+def _combine(drafts: list[_Draft]) -> _Draft:
+    """The answers to the questions of one message, one after the other; a part the
+    documents do not answer is left out when another is answered (the same answer twice,
+    once)."""
+    answered: list[_Draft] = []
+    for draft in drafts:
+        if draft.status == "answered" and all(draft.text != a.text for a in answered):
+            answered.append(draft)
+    if len(answered) <= 1:
+        return answered[0] if answered else drafts[0]
+    citations = [c for d in answered for c in d.citations]
+    return _Draft(
+        "\n\n".join(d.text for d in answered),
+        "answered",
+        [c for i, c in enumerate(citations) if c not in citations[:i]],
+        [r for d in answered for r in d.records],
+        [e for d in answered for e in d.evidence],
+    )
 
 
 class ChatService:
@@ -332,17 +370,23 @@ class ChatService:
         language: Language = request.language or detect_language(question_text)
         timings["language"] = _ms(mark)
         loaded = self._loaded
-        mark = time.perf_counter()
-        single = sum(m.role == "user" for m in request.messages) == 1
-        draft = self._cued_draft(question_text, loaded, language) if single else None
-        timings["cues"] = _ms(mark)
-        question = question_text
-        if draft is None:
-            mark = time.perf_counter()
-            resolved = resolve(request.messages, loaded, self.analyser)[-1]
-            timings["analyse"] = _ms(mark)
-            draft = self._draft(loaded, resolved, language, timings)
-            question = resolved.question
+        # "How much…, and what is it for?" is two questions: each is answered, the second
+        # as a follow-up of the first.
+        last = max(i for i, m in enumerate(request.messages) if m.role == "user")
+        history = request.messages[:last]
+        parts = split_question(question_text)
+        answers = [
+            self._answer(
+                [*history, *(ChatMessage(role="user", content=p) for p in parts[: i + 1])],
+                loaded,
+                language,
+                timings,
+                clause=i > 0,
+            )
+            for i in range(len(parts))
+        ]
+        question = " ".join(q for q, _ in answers)
+        draft = _combine([d for _, d in answers])
         if self.llm is not None and draft.status == "answered":
             mark = time.perf_counter()
             draft.text = self._rephrase(question_text, language, draft)
@@ -353,7 +397,7 @@ class ChatService:
             language=language,
             status=draft.status,
             citations=draft.citations,
-            facts=draft.facts.facts if draft.facts and draft.status == "answered" else [],
+            facts=draft.records if draft.status == "answered" else [],
             message_id=uuid.uuid4().hex,
             timings_ms=timings,
         )
@@ -367,6 +411,28 @@ class ChatService:
             yield "delta", {"text": piece}
         yield "citations", [c.model_dump() for c in response.citations]
         yield "done", response.model_dump(mode="json")
+
+    def _answer(
+        self,
+        messages: list[ChatMessage],
+        loaded: Loaded,
+        language: Language,
+        timings: dict[str, float],
+        *,
+        clause: bool,
+    ) -> tuple[str, _Draft]:
+        """The draft answer to the last user message, and that message made standalone."""
+        mark = time.perf_counter()
+        question = messages[-1].content
+        single = sum(m.role == "user" for m in messages) == 1
+        draft = self._cued_draft(question, loaded, language) if single else None
+        timings["cues"] = _ms(mark)
+        if draft is not None:
+            return question, draft
+        mark = time.perf_counter()
+        resolved = resolve(messages, loaded, self.analyser, clause=clause)[-1]
+        timings["analyse"] = _ms(mark)
+        return resolved.question, self._draft(loaded, resolved, language, timings)
 
     def _draft(
         self, loaded: Loaded, resolved: Resolved, language: Language, timings: dict[str, float]
@@ -463,7 +529,7 @@ class ChatService:
                 None,
             )
             text = render_no_answer(refusal, language, self.prompts, known)
-            return _Draft(text, "no_answer", [], refusal)
+            return _Draft(text, "no_answer", [])
         text, citations = extractive_answer(
             scored_evidence,
             language,
@@ -473,7 +539,7 @@ class ChatService:
             relevant=(lambda found: counts(found, counted)) if counted else None,
         )
         timings["compose"] = _ms(mark)
-        return _Draft(text, "answered", citations, None, [e.text for e in scored_evidence[:6]])
+        return _Draft(text, "answered", citations, [], [e.text for e in scored_evidence[:6]])
 
     def _cued_draft(self, question: str, loaded: Loaded, language: Language) -> _Draft | None:
         """The answer when the question's cue words point to one fact route only and its
@@ -512,7 +578,7 @@ class ChatService:
             for t in answer_types
         ):
             return None
-        return _Draft(text, "answered", citations, facts, [c.snippet for c in citations])
+        return _Draft(text, "answered", citations, facts.facts, [c.snippet for c in citations])
 
     def _faithful(self, facts: FactAnswer, names: list[str], loaded: Loaded) -> bool:
         """The names the question uses are in the records that answer it (or, for "is X a

@@ -185,9 +185,9 @@ class Gazetteer:
 
     def __init__(self, names: Iterable[tuple[str, Iterable[str]]]) -> None:
         merged: dict[str, _Entity] = {}
-        for name, extra in names:
+        for name, other_names in names:
             entity = merged.setdefault(name, _Entity(name))
-            extra = list(extra)
+            extra = list(other_names)
             entity.aliases.extend(a for a in extra if a not in entity.aliases)
             entity.forms.extend(f for f in _forms(name, extra) if f not in entity.forms)
             entity.glued.update("".join(f) for f in entity.forms if len(f) > 1)
@@ -268,8 +268,8 @@ class Gazetteer:
         "Cancéropôle Grand Ouest"), so that a check for the question's names finds them."""
         if self._alias_pattern is None:
             return text
-        found = dict.fromkeys(self._long_forms[m.group()] for m in self._alias_pattern.finditer(text))
-        return " ".join([text, *found])
+        found = self._alias_pattern.finditer(text)
+        return " ".join([text, *dict.fromkeys(self._long_forms[m.group()] for m in found)])
 
     def mentioned(self, question: str) -> set[str]:
         """Every name the question mentions, however specific."""
