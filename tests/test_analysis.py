@@ -89,6 +89,10 @@ def test_operations(question: str, operation: str | None) -> None:
         ("Qui préside le Cancéropôle Grand Ouest ?", ["person"]),
         ("Who was the head of the institute when the convention was signed?", ["year", "person"]),
         ("Who are the partners of BONE-NET?", []),
+        ("Quel chercheur de l'unité étudie les macrophages ?", ["person"]),
+        ("Et qui y mène les projets sur l'imagerie ?", ["person"]),
+        ("Which researcher leads the imaging work?", ["person"]),
+        ("Which research teams take part?", []),
         # A way to reach someone is asked in so many words, not by a topic word.
         ("À qui m'adresser pour un brevet à l'Institut Curie ?", ["contact"]),
         ("What is the phone number of the institute?", ["contact"]),
@@ -155,6 +159,7 @@ def test_routes_are_scored_by_the_nearest_example_and_cue_words() -> None:
         ("Who is the treasurer of the network?", "treasurer"),
         ("Who is the person responsible for the biobank?", None),
         ("Who coordinates BONE-NET?", None),
+        ("Qui en est le directeur d'unité ?", "directeur"),
     ],
 )
 def test_the_role_a_who_question_names(question: str, role: str | None) -> None:

@@ -138,10 +138,14 @@ _ASKED: list[tuple[AnswerType, float, re.Pattern[str]]] = [
         r"\bprix\b|\bprice\b"
     )),
     ("person", 0.7, re.compile(
-        r"^\W*(?:who|qui)\b.*\b(?:direct|dirig|presid|chair|head|tete|porte-parole|spokes|"
+        r"^\W*(?:(?:and|et|but|mais|so|alors|donc)\s+)?(?:who|qui)\b.*\b(?:direct|dirig|presid|chair|head|tete|porte-parole|spokes|"
         r"chercheur|researcher|scientist|fond[ae]|founder|ceo|manag|responsib|responsable|"
         r"in charge|charge de|runs?\b|coordin|coordonn|leads?\b|mene|menent|heads?\b)"
         r"|\b(?:a la tete|at the head)\b"
+        # "Quel chercheur…", "Which researcher…": a person by what they are.
+        r"|\b(?:quel|quelle|which|what)\s+(?:chercheu\w*|researcher|scientist|personne|person|"
+        r"directeur|directrice|director|president\w*|coordinat\w*|coordonnat\w*|responsable|"
+        r"professeur|professor|medecin|doctor|clinicien\w*|clinician)\b"
     )),
     # A way to reach someone, asked in so many words ("which mission is about valorisation?"
     # is about valorisation, it asks for a mission).
@@ -155,7 +159,8 @@ _ASKED: list[tuple[AnswerType, float, re.Pattern[str]]] = [
 
 
 _ASKED_ROLE = re.compile(
-    r"^\W*(?:who is|who was|who's|qui est|qui etait|qui sera)\s+(?:the|le|la|l'|l’)\s*"
+    r"^\W*(?:(?:and|et|but|mais|so|alors|donc)\s+)?"
+    r"(?:who is|who was|who's|qui (?:en )?est|qui (?:en )?etait|qui sera)\s+(?:the|le|la|l'|l’)\s*"
     r"(?P<role>[a-z-]{4,})\b"
 )
 # Nouns that ask for someone without naming a role.

@@ -105,6 +105,10 @@ _PERSON = re.compile(
     r"[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ]{3,}(?![\w-])(?!\s+[A-Z0-9])"
     r"|(?i:coordonn[ée]e?s?|coordinated|dirig[ée]e?s?|directed|pr[ée]sid[ée]e?s?|chaired|led|"
     r"headed)\s+(?:par|by)\s+[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ]"
+    # … or the name, then what the person does: "Alexandre Boissonnas is leading his projects".
+    r"|\b[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ][a-zà-ÿ-]+\s+(?:is\s+|was\s+|a\s+)?"
+    r"(?i:lead|head|direct|chair|coordinat|runs|manag|dirig|pr[ée]sid|coordonn|m[èe]ne|conduit|"
+    r"pilot)\w*"
     # … or a role, then the name: "son président Pierre Montoriol".
     # (never "président du Cancéropôle Grand Ouest": no "du/de/of" between role and name).
     rf"|{_ROLE_WORDS}\w*\s+(?:(?!(?:du|de|des|of|the|le|la)\b)[a-zà-ÿ’']+\s+){{0,2}}?"

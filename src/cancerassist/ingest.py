@@ -41,7 +41,9 @@ _BOILERPLATE = re.compile(
 _BULLET = re.compile(r"^(?:[•◦▪‣∙·*>➢►–-]|l)(?=\s)\s*")
 _INLINE_BULLET = re.compile(r"(?<=\s)l\s+(?=\S)")
 _TERMINAL = '.!?;:…»"”'
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"”»)]?\s+(?=[«\"“(\[•]?\s?[A-ZÀ-ÖØ-Þ0-9])")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"”»)]?\s+(?=[«\"“(\[•]?\s?[A-ZÀ-ÖØ-Þ0-9])|\n")
+# A wrapped line of a PDF column is shorter than this; a longer one is a paragraph of its own.
+PARAGRAPH_LINE = 160
 _HYPHENATED = re.compile(r"\b\w+-\w+\b")
 
 
@@ -428,8 +430,18 @@ def _glue(left: MappedText, right: MappedText, hyphenated: set[str]) -> None:
 
 def _join_lines(lines: list[_Line], hyphenated: set[str]) -> MappedText:
     out = _clean_line(lines[0])
-    for line in lines[1:]:
-        _glue(out, _clean_line(line), hyphenated)
+    for previous, line in itertools.pairwise(lines):
+        cleaned = _clean_line(line)
+        if (
+            len(previous.content) >= PARAGRAPH_LINE
+            and previous.content.rstrip()[-1:] not in _TERMINAL
+            and cleaned.text[:1].isupper()
+        ):
+            # A paragraph written on one line, without its full stop: the next line starts
+            # another sentence ("… in Europe" / "The INSERM Unit …"), not the same one.
+            out.extend(cleaned, "\n")
+        else:
+            _glue(out, cleaned, hyphenated)
     return out.strip()
 
 
