@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property, lru_cache
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
@@ -77,6 +78,7 @@ class FactAnswer(BaseModel):
     suggestions: list[str] = []
 
 
+@lru_cache(maxsize=16384)
 def normalise(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", fold_accents(text).lower()).strip()
 
@@ -214,41 +216,47 @@ class Gazetteer:
         self.entities = list(merged.values())
         self.glued = {g for e in self.entities for g in e.glued}
         self._by_name = {e.name: e for e in self.entities}
-        # How a passage writes a name: whole, or by its distinctive words ("le Grand
-        # Sud-Ouest"; one word only if it is long enough to be one name's).
-        self._names: dict[str, set[str]] = {}
+        # Where a passage writes a name by another form ("le CGO"), that form stands for it.
+        self._long_forms = {a: e.name for e in self.entities for a in e.aliases}
+
+    @cached_property
+    def _written(self) -> tuple[dict[str, set[str]], re.Pattern[str]]:
+        """How a passage writes a name: whole, or by its distinctive words ("le Grand
+        Sud-Ouest"; one word only if it is long enough to be one name's). Compiled when first
+        needed: the gazetteers of a lookup never read passages."""
+        names: dict[str, set[str]] = {}
         for entity in self.entities:
-            written = [_tokens(entity.name), *entity.forms]
-            for form in written:
+            for form in [_tokens(entity.name), *entity.forms]:
                 if len(form) > 1 or (form and len(form[0]) >= 5 and form[0] not in self.glued):
-                    self._names.setdefault(" ".join(form), set()).add(entity.name)
-        self._name_pattern = re.compile(
+                    names.setdefault(" ".join(form), set()).add(entity.name)
+        pattern = re.compile(
             r"(?<![a-z0-9])(?:"
             + "|".join(
                 r"[\W_]+".join(map(re.escape, n.split()))
-                for n in sorted(self._names, key=len, reverse=True)
+                for n in sorted(names, key=len, reverse=True)
             )
             + r")(?![a-z0-9])"
         )
-        # Where a passage writes a name by another form ("le CGO"), that form stands for it.
-        self._long_forms = {a: e.name for e in self.entities for a in e.aliases}
-        self._alias_pattern = (
-            re.compile(
-                r"(?<![\w-])(?:"
-                + "|".join(re.escape(a) for a in sorted(self._long_forms, key=len, reverse=True))
-                + r")(?![\w-])"
-            )
-            if self._long_forms
-            else None
+        return names, pattern
+
+    @cached_property
+    def _alias_pattern(self) -> re.Pattern[str] | None:
+        if not self._long_forms:
+            return None
+        return re.compile(
+            r"(?<![\w-])(?:"
+            + "|".join(re.escape(a) for a in sorted(self._long_forms, key=len, reverse=True))
+            + r")(?![\w-])"
         )
 
     def named_in(self, text: str) -> set[str]:
         """The names ``text`` writes, whole or by an alias."""
+        names, pattern = self._written
         folded = fold_accents(text).lower()
         written = {
             name
-            for m in self._name_pattern.finditer(folded)
-            for name in self._names.get(" ".join(normalise(m.group()).split()), ())
+            for m in pattern.finditer(folded)
+            for name in names.get(" ".join(normalise(m.group()).split()), ())
         }
         return written | {
             self._long_forms[m.group()]

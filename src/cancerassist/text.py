@@ -33,6 +33,7 @@ YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 SINCE_YEAR = re.compile(r"\b(?:depuis|since)\s+((?:19|20)\d{2})\b", re.IGNORECASE)
 
 
+@lru_cache(maxsize=16384)  # the same names and passages are folded again and again
 def fold_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("œ", "oe")
