@@ -19,6 +19,7 @@ from cancerassist.analysis import (
     name_words,
     split_question,
 )
+from cancerassist.answer import FIGURE, counts
 
 
 @pytest.mark.parametrize(
@@ -190,3 +191,19 @@ def test_the_role_a_who_question_names(question: str, role: str | None) -> None:
 )
 def test_a_message_may_ask_two_questions(question: str, parts: list[str] | None) -> None:
     assert split_question(question) == (parts or [question])
+
+
+@pytest.mark.parametrize(
+    ("sentence", "counted", "found"),
+    [
+        ("Entre 2005 et 2007, cinq projets collaboratifs ont été financés.", {"projet"}, True),
+        ("It trains 10 early-stage (ESR) and 4 experienced (ER) researchers.", {"research"}, True),
+        ("22,5 M€ obtenus pour 3,8 M€ investis", {"obtenus"}, True),
+        # A year counts nothing; a number of other things is not the number asked.
+        ("En 2008, le réseau a été créé.", {"reseau"}, False),
+        ("Three partners and 12 teams.", {"project"}, False),
+    ],
+)
+def test_a_sentence_counts_the_thing_asked(sentence: str, counted: set[str], found: bool) -> None:
+    assert counts(sentence, counted) is found
+    assert bool(FIGURE.search(sentence)) or not found

@@ -40,7 +40,13 @@ from cancerassist.models import (
     SearchHit,
     SourceDocument,
 )
-from cancerassist.text import YEAR, detect_language, fold_accents, term_variants, tokenize
+from cancerassist.text import (
+    NUMBER_WORDS,
+    detect_language,
+    fold_accents,
+    term_variants,
+    tokenize,
+)
 
 MAX_ANSWER_CHARS = 600
 MAX_SNIPPET_CHARS = 1000
@@ -539,16 +545,15 @@ def _sentences(chunk: Chunk) -> list[tuple[int, int, bool]]:
 # A number and the few words after it, where what it counts is named ("10 early-stage (ESR)
 # and 4 experienced (ER) researchers").
 # A unit may come between ("22,5 M€ obtenus").
-_COUNTED = re.compile(r"\d[\d\s.,]*\s+((?:(?:[^\W\d_][\w’'-]*|[€$£%])[\s()]*){1,4})")
+# A year counts nothing ("en 2008, le…").
+_COUNTED = re.compile(
+    rf"(?:(?<![\d.,])(?!(?:19|20)\d\d\b)\d[\d\s.,]*|{NUMBER_WORDS})\s+((?:(?:[^\W\d_][\w’'-]*|[€$£%])[\s()]*){{1,4}})"
+)
 
 
 def counts(sentence: str, asked: set[str]) -> bool:
     """Whether the sentence gives a number of the thing the question counts."""
-    return any(
-        set(tokenize(m.group(1))) & asked
-        for m in _COUNTED.finditer(sentence)
-        if not YEAR.fullmatch(m.group().split()[0].strip(",."))  # "en 2008, le…" counts nothing
-    )
+    return any(set(tokenize(m.group(1))) & asked for m in _COUNTED.finditer(sentence))
 
 
 def counted_terms(question: str, names: Sequence[str]) -> set[str]:
@@ -699,8 +704,10 @@ def extractive_answer(
 
 _TITLE = re.compile(r"\b(?:Dr|Pr|Prof|Professeur|Docteur|Mme|Mrs|Ms|Mr)\b\.?\s*")
 _NAME = re.compile(r"[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ][\w’'-]+")
-# A figure with what it counts ("269 projets", "30%").
-FIGURE = re.compile(r"\d[\d.,\u202f ]*(?:\s*%|\s+[^\W\d_][\w’'-]*)")
+# A figure with what it counts ("269 projets", "30%", "cinq projets").
+FIGURE = re.compile(
+    rf"\d[\d.,\u202f ]*(?:\s*%|\s+[^\W\d_][\w’'-]*)|{NUMBER_WORDS}\s+[^\W\d_][\w’'-]*"
+)
 _FIGURE_VALUE = re.compile(r"[\d.,\u202f ]*\d\s*%?")
 
 

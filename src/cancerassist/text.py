@@ -30,6 +30,11 @@ WEB_ADDRESS = re.compile(
     r"\b(?:https?://|www\.)[^\s<>\"»”)]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:fr|com|org|eu|net|int)\b"
 )
 YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+# Small numbers written as words, which count things as digits do ("cinq projets").
+NUMBER_WORDS = (
+    r"\b(?i:deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|vingt|two|three|four|"
+    r"five|six|seven|eight|nine|ten|eleven|twelve|twenty)\b"
+)
 SINCE_YEAR = re.compile(r"\b(?:depuis|since)\s+((?:19|20)\d{2})\b", re.IGNORECASE)
 
 
