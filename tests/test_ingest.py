@@ -170,3 +170,24 @@ def test_a_50_mb_file_is_reported_without_being_read(tmp_path: Path) -> None:
     assert problem.path == "dump.txt"
     assert problem.severity == "error"
     assert f"file too large (52,428,800 bytes; the limit is {limit:,})" in problem.reason
+
+
+def test_sentences_end_at_full_stops_not_at_initials_or_titles() -> None:
+    text = (
+        "Le comité est placé sous la responsabilité de Pierre Martin, directeur du Centre "
+        "G.F. Leclerc à Dijon. It is chaired by Prof. Anne Smith. Il se réunit deux fois par an.\n"
+        # A line that ends with a space reads as wrapped; a long one is a paragraph anyway.
+        "A paragraph written on a single line that goes on well beyond the width of a column "
+        "of a PDF page and of most web pages, and whose author forgot the full stop at its end \n"
+        "The next line is another paragraph.\n"
+    )
+    segments = [s.text for block in parse_blocks(text) for s in block.segments]
+    assert segments == [
+        "Le comité est placé sous la responsabilité de Pierre Martin, directeur du Centre "
+        "G.F. Leclerc à Dijon.",
+        "It is chaired by Prof. Anne Smith.",
+        "Il se réunit deux fois par an.",
+        "A paragraph written on a single line that goes on well beyond the width of a column "
+        "of a PDF page and of most web pages, and whose author forgot the full stop at its end",
+        "The next line is another paragraph.",
+    ]

@@ -166,6 +166,9 @@ def test_gazetteer_names_written_whole_together_or_by_alias() -> None:
     # other words ("canceropoleest" is not "canceropoles en").
     assert gazetteer.match("When was the national Quality of Life and Cancer platform born?") == []
     assert gazetteer.match("combien de canceropoles en france ?") == []
+    # A name with a common word in it is written as a phrase.
+    assert gazetteer.match("Le Cancéropôle GSO est-il un GIP ?") == []
+    assert gazetteer.match("qui dirige le canceropole est") == ["Cancéropôle Est"]
     # A passage that writes the alias names the entity; its full name is added for checks.
     assert gazetteer.named_in("Le ROA a été créé en 2010.") == {"Réseau Onco Atlantique"}
     assert gazetteer.expand("Le ROA a été créé.").endswith("Réseau Onco Atlantique")

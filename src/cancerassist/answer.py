@@ -41,6 +41,7 @@ from cancerassist.models import (
     SourceDocument,
 )
 from cancerassist.text import (
+    NOT_A_STOP,
     NUMBER_WORDS,
     detect_language,
     fold_accents,
@@ -50,7 +51,7 @@ from cancerassist.text import (
 
 MAX_ANSWER_CHARS = 600
 MAX_SNIPPET_CHARS = 1000
-_SENTENCE = re.compile(r"(?<=[.!?…])\s+(?=[«\"“(]?[A-ZÀ-Þ0-9])|\n")
+_SENTENCE = re.compile(rf"(?<=[.!?…]){NOT_A_STOP}\s+(?=[«\"“(]?[A-ZÀ-Þ0-9])|\n")
 
 
 class Prompts:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from cancerassist.models import BlockKind, DocumentMeta, IngestProblem, Language, SourceDocument
-from cancerassist.text import detect_language
+from cancerassist.text import NOT_A_STOP, detect_language
 
 SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".html", ".htm", ".pdf"})
 METADATA_FILE = "metadata.json"
@@ -41,7 +41,9 @@ _BOILERPLATE = re.compile(
 _BULLET = re.compile(r"^(?:[•◦▪‣∙·*>➢►–-]|l)(?=\s)\s*")
 _INLINE_BULLET = re.compile(r"(?<=\s)l\s+(?=\S)")
 _TERMINAL = '.!?;:…»"”'
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"”»)]?\s+(?=[«\"“(\[•]?\s?[A-ZÀ-ÖØ-Þ0-9])|\n")
+_SENTENCE_BREAK = re.compile(
+    rf"(?<=[.!?…]){NOT_A_STOP}[\"”»)]?\s+(?=[«\"“(\[•]?\s?[A-ZÀ-ÖØ-Þ0-9])|\n"
+)
 # A wrapped line of a PDF column is shorter than this; a longer one is a paragraph of its own.
 PARAGRAPH_LINE = 160
 _HYPHENATED = re.compile(r"\b\w+-\w+\b")

@@ -37,7 +37,7 @@ from cancerassist.models import (
     Person,
     Project,
 )
-from cancerassist.text import SINCE_YEAR, YEAR, fold_accents, term_variants, tokenize
+from cancerassist.text import SINCE_YEAR, YEAR, fold_accents, stopwords, term_variants, tokenize
 
 Intent = FactRoute
 Aggregate = Literal[
@@ -121,6 +121,10 @@ class _Entity:
             # cancer).
             if sum(present) > 1 and question.span(form) > 2 * len(form):
                 continue
+            # A name with a common word ("Cancéropôle Est") is written as a phrase: "le
+            # Cancéropôle GSO est-il…" does not name it.
+            if all(present) and any(t in stopwords() for t in form) and not question.phrase(form):
+                continue
             if all(present):
                 best = max(best, float(len(form)))
             elif len(form) >= 3 and sum(present) >= len(form) - 1 and present[-1]:
@@ -144,6 +148,14 @@ class _QuestionForms:
         self.joined = _joined(self.tokens)
         self.capitals = {normalise(w) for w in re.findall(r"\b[A-ZÀ-Þ][\w’'-]*", question)}
         self._has: dict[str, bool] = dict.fromkeys(self.tokens, True)
+
+    def phrase(self, words: Sequence[str]) -> bool:
+        """The question writes ``words`` one after the other."""
+        n = len(words)
+        return any(
+            all(same_word(w, t) for w, t in zip(words, self.tokens[i : i + n], strict=True))
+            for i in range(len(self.tokens) - n + 1)
+        )
 
     def span(self, words: Sequence[str]) -> int:
         """How many tokens the question spans from the first to the last of ``words`` it

@@ -30,6 +30,11 @@ WEB_ADDRESS = re.compile(
     r"\b(?:https?://|www\.)[^\s<>\"»”)]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:fr|com|org|eu|net|int)\b"
 )
 YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+# A full stop that ends no sentence: an initial ("G.F. Leclerc") or a title ("Prof. Martin").
+NOT_A_STOP = (
+    r"(?<!\b[A-Z]\.)(?<!\bDr\.)(?<!\bPr\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bSt\.)"
+    r"(?<!\bMrs\.)(?<!\bMme\.)(?<!\bProf\.)"
+)
 # Small numbers written as words, which count things as digits do ("cinq projets").
 NUMBER_WORDS = (
     r"\b(?i:deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|vingt|two|three|four|"
