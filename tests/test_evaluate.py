@@ -141,9 +141,10 @@ def test_quality_gate_on_the_dev_split(service: ChatService) -> None:
 
 def test_quality_gate_on_the_blind_dev_split(service: ChatService) -> None:
     """Questions written from the documents by helpers who never saw the code (issue 12):
-    accuracy 0.565 before the scored query path, 0.80 with it (dev, 124 questions)."""
+    accuracy 0.565 before the scored query path, 0.80 with it, 0.90 with acronyms as aliases,
+    subject-aware retrieval and two-question messages (dev, 124 questions)."""
     overall, failed = _dev_scores(service, ROOT / "eval" / "blind.jsonl")
-    assert overall["accuracy"] >= 0.76, failed
+    assert overall["accuracy"] >= 0.86, failed
     assert overall["no_answer_recall"] >= 0.9
     assert overall["language_match"] >= 0.95
 
