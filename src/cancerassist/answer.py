@@ -608,13 +608,16 @@ def score_evidence(
     shapes: Sequence[re.Pattern[str]] = (),
     counted: frozenset[str] = frozenset(),
     expand: Callable[[str], str] = str,
+    named: Callable[[Chunk], str] = lambda chunk: "",
 ) -> list[Evidence]:
     """Sentences of the retrieved chunks, best first. Coverage is the share of the question's
     weight (IDF) that a sentence's words match; a word the corpus never uses counts fully
     against it, which is how off-topic questions fall below the threshold. A sentence holding
     every ``shapes`` (what the question asks for: a person, a year…), a number of the
     ``counted`` thing, or the definition asked for scores more. ``expand`` adds the full names
-    of the aliases a sentence writes ("le CGO" matches "Cancéropôle Grand Ouest")."""
+    of the aliases a sentence writes ("le CGO" matches "Cancéropôle Grand Ouest"); ``named``
+    the names its passage writes, which count for its sentences as its section title does
+    (half): a sentence of a passage about the subject asked is about it."""
     idf = index.idf()
     unknown = max(idf.values(), default=1.0)
     words = term_variants(question, translate=True)
@@ -626,7 +629,7 @@ def score_evidence(
         for start, end, heading in _sentences(hit.chunk):
             sentence = hit.chunk.text[start:end]
             tokens = set(tokenize(expand(sentence)))
-            context = set(tokenize(hit.chunk.section + " " + hit.chunk.title))
+            context = set(tokenize(f"{hit.chunk.section} {hit.chunk.title} {named(hit.chunk)}"))
             matched = sum(
                 w if tokens & set(v) else (0.5 * w if context & set(v) else 0.0)
                 for v, w in zip(words, weights, strict=True)

@@ -512,6 +512,7 @@ class ChatService:
                 shapes=shapes,
                 counted=frozenset(counted),
                 expand=loaded.gazetteer.expand,
+                named=lambda chunk: " ".join(loaded.names_in(chunk)),
             )
             if (not e.heading or shapes)
             and all(shape.search(e.text) for shape in shapes)
