@@ -321,3 +321,16 @@ def test_a_name_is_found_by_the_acronym_the_document_defines(
     # Another network's name is not this one's.
     other = ask(service, "Qui préside le Réseau Onco Sud-Atlantique ?")
     assert "Lenoir" not in other.answer
+
+
+@pytest.mark.parametrize(
+    "question", ["À quoi sert une tumorothèque ?", "What is a tumour bank (tumorothèque) for?"]
+)
+def test_what_a_thing_is_for_is_answered_by_its_purpose(
+    service: ChatService, question: str
+) -> None:
+    """Not by where it is ("sont majoritairement localisées…"), nor by a table row that opens
+    on its name in capitals ("TUMOROTHEQUE AP-HP …")."""
+    response = ask(service, question)
+    assert "congélation" in response.answer
+    assert "TUMOROTHEQUE" not in response.answer

@@ -567,31 +567,51 @@ def counted_terms(question: str, names: Sequence[str]) -> set[str]:
 _DEFINITION = re.compile(
     r"^\W*(?:what is|what's|what are|qu'est-ce que|qu'est ce que|c'est quoi|que sont|"
     r"qu'est-ce qu'|a quoi sert?n?t?)\s+(?:the |an? |l'|le |la |les |une? |des )?"
-    r"(?P<subject>[^?(]+?)\s*(?:\([^)]*\)\s*)?(?:(?:used )?for)?\s*\??$"
+    r"(?P<subject>[^?(]+?)\s*(?:\([^)]*\)\s*)?(?P<purpose>(?:used )?for)?\s*\??$"
     r"|^\W*(?P<subject2>[^,?]+?)\s*,?\s*(?:c'est quoi|qu'est-ce que c'est)\b"
 )
 
 
-def _defined(question: str) -> str | None:
+@dataclass(frozen=True)
+class _Defined:
+    subject: str
+    purpose: bool  # "What is X for?", "À quoi sert X ?": what it is for, not what it is
+
+
+def _defined(question: str) -> _Defined | None:
     """What a definition question asks about ("What is ECRIN?" -> ECRIN; "OK. What is
     ECRIN?" too: the question is the last sentence)."""
     last = re.split(r"(?<=[.!])\s+", question.strip())[-1]
-    match = _DEFINITION.search(fold_accents(last).lower().replace("’", "'"))
+    folded = fold_accents(last).lower().replace("’", "'")
+    match = _DEFINITION.search(folded)
     if match is None:
         return None
-    return (match.group("subject") or match.group("subject2") or "").strip() or None
+    subject = (match.group("subject") or match.group("subject2") or "").strip()
+    purpose = bool(match.group("purpose")) or folded.lstrip(" ¿").startswith("a quoi ser")
+    return _Defined(subject, purpose) if subject else None
 
 
-def _defines(sentence: str, subject: str) -> bool:
+def _defines(sentence: str, defined: _Defined) -> bool:
     """Whether the sentence opens on the subject ("ECRIN is…", "Medicen, pôle de
     compétitivité…", "Les tumorothèques ont pour objet…")."""
-    wanted = term_variants(subject)
+    wanted = term_variants(defined.subject)
     words = sentence.lstrip("•-– ").split()
+    letters = [c for c in " ".join(words[:4]) if c.isalpha()]
+    if sum(c.isupper() for c in letters) * 2 > len(letters):
+        return False  # a row of a table or a title in capitals names things, defines none
     opening = term_variants(" ".join(words[:4]))
     if not (wanted and opening and set(wanted[0]) & set(opening[0])):
         return False
     # … and goes on to say what it is or is for, not what it did.
-    return bool(_SAYS_WHAT.search(fold_accents(" ".join(words[:10])).lower()))
+    says = _SAYS_WHAT_FOR if defined.purpose else _SAYS_WHAT
+    return bool(says.search(fold_accents(" ".join(words[:10])).lower()))
+
+
+_SAYS_WHAT_FOR = re.compile(
+    r"\b(?:a|ont) pour (?:objet|but|mission|objectif|vocation|role)\b|\bsert|\bservent\b|"
+    r"\bserves?\b|\bused (?:for|to)\b|\baims?\b|\bvisent?\b|\bdestine|\bpermet|\ballows?\b|"
+    r"\benables?\b|\bdesigned to\b"
+)
 
 
 _SAYS_WHAT = re.compile(
