@@ -567,14 +567,14 @@ def counted_terms(question: str, names: Sequence[str]) -> set[str]:
 _DEFINITION = re.compile(
     r"^\W*(?:what is|what's|what are|qu'est-ce que|qu'est ce que|c'est quoi|que sont|"
     r"qu'est-ce qu'|a quoi sert?n?t?)\s+(?:the |an? |l'|le |la |les |une? |des )?"
-    r"(?P<subject>[^?(]+?)\s*(?:\([^)]*\)\s*)?(?P<purpose>(?:used )?for)?\s*\??$"
+    r"(?P<subject>[^?(]+?)\s*(?:\((?P<other>[^)]*)\)\s*)?(?P<purpose>(?:used )?for)?\s*\??$"
     r"|^\W*(?P<subject2>[^,?]+?)\s*,?\s*(?:c'est quoi|qu'est-ce que c'est)\b"
 )
 
 
 @dataclass(frozen=True)
 class _Defined:
-    subject: str
+    names: tuple[str, ...]  # "tumour bank (tumorothèque)": either name
     purpose: bool  # "What is X for?", "À quoi sert X ?": what it is for, not what it is
 
 
@@ -587,20 +587,21 @@ def _defined(question: str) -> _Defined | None:
     if match is None:
         return None
     subject = (match.group("subject") or match.group("subject2") or "").strip()
+    names = tuple(n.strip() for n in (subject, match.group("other") or "") if n.strip())
     purpose = bool(match.group("purpose")) or folded.lstrip(" ¿").startswith("a quoi ser")
-    return _Defined(subject, purpose) if subject else None
+    return _Defined(names, purpose) if subject else None
 
 
 def _defines(sentence: str, defined: _Defined) -> bool:
     """Whether the sentence opens on the subject ("ECRIN is…", "Medicen, pôle de
     compétitivité…", "Les tumorothèques ont pour objet…")."""
-    wanted = term_variants(defined.subject)
     words = sentence.lstrip("•-– ").split()
     letters = [c for c in " ".join(words[:4]) if c.isalpha()]
     if sum(c.isupper() for c in letters) * 2 > len(letters):
         return False  # a row of a table or a title in capitals names things, defines none
     opening = term_variants(" ".join(words[:4]))
-    if not (wanted and opening and set(wanted[0]) & set(opening[0])):
+    wanted = [term_variants(name) for name in defined.names]
+    if not (opening and any(w and set(w[0]) & set(opening[0]) for w in wanted)):
         return False
     # … and goes on to say what it is or is for, not what it did.
     says = _SAYS_WHAT_FOR if defined.purpose else _SAYS_WHAT
