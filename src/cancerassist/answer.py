@@ -587,7 +587,9 @@ def _defined(question: str) -> _Defined | None:
     if match is None:
         return None
     subject = (match.group("subject") or match.group("subject2") or "").strip()
-    names = tuple(n.strip() for n in (subject, match.group("other") or "") if n.strip())
+    # "tumour bank (tumorothèque)" names it twice; in "the status of X (Y)", Y names X.
+    other = "" if re.search(r"\b(?:of|de|du|des|d')\b", subject) else match.group("other")
+    names = tuple(n.strip() for n in (subject, other or "") if n.strip())
     purpose = bool(match.group("purpose")) or folded.lstrip(" ¿").startswith("a quoi ser")
     return _Defined(names, purpose) if subject else None
 
