@@ -334,3 +334,17 @@ def test_what_a_thing_is_for_is_answered_by_its_purpose(
     response = ask(service, question)
     assert "congélation" in response.answer
     assert "TUMOROTHEQUE" not in response.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "wrong"),
+    [
+        # The CEO of a company in the network's pages does not direct the network.
+        ("Qui dirige le Cancéropôle Nord-Ouest ?", "Lafay"),
+        ("Who heads the Cancéropôle Nord-Ouest?", "Lafay"),
+    ],
+)
+def test_a_role_asked_by_its_verb_is_answered_by_that_role(
+    service: ChatService, question: str, wrong: str
+) -> None:
+    assert wrong not in ask(service, question).answer

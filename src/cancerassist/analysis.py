@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from cancerassist.text import fold_accents, stopwords, term_variants
+from cancerassist.text import fold_accents, stopwords, term_variants, tokenize
 
 # The routes the facts answer, and the passages' route.
 FactRoute = Literal[
@@ -160,20 +160,47 @@ _ASKED: list[tuple[AnswerType, float, re.Pattern[str]]] = [
 
 _ASKED_ROLE = re.compile(
     r"^\W*(?:(?:and|et|but|mais|so|alors|donc)\s+)?"
-    r"(?:who is|who was|who's|qui (?:en )?est|qui (?:en )?etait|qui sera)\s+(?:the|le|la|l'|l’)\s*"
-    r"(?P<role>[a-z-]{4,})\b"
+    r"(?:(?:who is|who was|who's|qui (?:en )?est|qui (?:en )?etait|qui sera)\s+"
+    r"(?:the|le|la|l'|l’)\s*(?P<role>[a-z-]{4,})\b"
+    # … or its verb: "qui dirige…", "who chairs…", "qui était à la tête…"
+    r"|(?:who|qui)\s+(?:(?:en|y|currently|actuellement|etait|was|is|a)\s+)*"
+    r"(?P<verb>(?:a la )?[a-z-]{4,})\b)"
 )
 # Nouns that ask for someone without naming a role.
 _NOT_ROLES = frozenset("person personne people contact head chef".split())
 
 
-def asked_role(question: str) -> str | None:
-    """The role a "who is the … of X?" question names ("président", "treasurer"): the answer
-    must name it too, or it is about another role."""
+@lru_cache(maxsize=1)
+def _role_families() -> dict[str, tuple[str, ...]]:
+    table: dict[str, list[str]] = _load_questions(_QUESTIONS)["roles"]
+    return {family: tuple(prefixes) for family, prefixes in table.items()}
+
+
+def asked_role(question: str) -> tuple[str, ...] | None:
+    """The role a "who" question names, as the word beginnings a sentence answering it must
+    use: "qui est le président…" and "who chairs…" both want "presid…" or "chair…" (see
+    ``[roles]`` in questions.toml); a role noun of no family is wanted as written
+    ("treasurer"). A verb of no role ("who takes part") wants nothing."""
     match = _ASKED_ROLE.search(fold_accents(question).lower())
-    if match is None or match.group("role") in _NOT_ROLES:
+    if match is None:
         return None
-    return match.group("role")
+    word = (match.group("role") or match.group("verb") or "").removeprefix("a la ")
+    family = next(
+        (p for p in _role_families().values() if any(word.startswith(x) for x in p)), None
+    )
+    if family is not None:
+        return family
+    if match.group("role") and word not in _NOT_ROLES:
+        # Its forms and translations ("porte-parole", "spokesperson").
+        return tuple(f for forms in term_variants(word, translate=True) for f in forms)
+    return None
+
+
+def holds_role(sentence: str, role: tuple[str, ...]) -> bool:
+    """The sentence names the role: one of its words (or their stems) begins like one of
+    ``role``'s."""
+    words = set(re.findall(r"[a-z]+", fold_accents(sentence).lower())) | set(tokenize(sentence))
+    return any(w.startswith(role) for w in words)
 
 
 class ScoredType(BaseModel):

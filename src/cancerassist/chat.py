@@ -39,6 +39,7 @@ from cancerassist.analysis import (
     cue_scores,
     detect_operation,
     follow_up_score,
+    holds_role,
     missing_names,
     name_phrases,
     name_words,
@@ -79,7 +80,7 @@ from cancerassist.models import (
     Language,
 )
 from cancerassist.retrieve import HybridRetriever
-from cancerassist.text import YEAR, detect_language, fold_accents, term_variants, tokenize
+from cancerassist.text import YEAR, detect_language, fold_accents, tokenize
 
 _RECENT_ANSWERS = 5000
 _WARM_UP = ("Qui contacter pour la valorisation ?", "What are the missions of the Cancéropôles?")
@@ -500,9 +501,6 @@ class ChatService:
         translated = not any(s in loaded.gazetteer for s in subjects)
         counted = counted_terms(resolved.question, names) if operation == "count" else set()
         role = asked_role(resolved.question)
-        role_forms = (
-            {f for forms in term_variants(role, translate=True) for f in forms} if role else set()
-        )
         scored_evidence = [
             e
             for e in score_evidence(
@@ -516,7 +514,7 @@ class ChatService:
             )
             if (not e.heading or shapes)
             and all(shape.search(e.text) for shape in shapes)
-            and (not role_forms or role_forms & set(tokenize(e.text)))
+            and (role is None or holds_role(e.text, role))
             and (not counted or counts(e.text, counted) or e.coverage >= COUNT_COVERAGE)
             # The years asked about are in the sentence, or it is about other years.
             and all(y in e.text for y in years)
