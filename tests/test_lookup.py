@@ -165,6 +165,10 @@ def test_gazetteer_names_written_whole_together_or_by_alias() -> None:
     # The words of a name are written together, and a name glued together is not a typo of
     # other words ("canceropoleest" is not "canceropoles en").
     assert gazetteer.match("When was the national Quality of Life and Cancer platform born?") == []
+    # … a word written twice does not widen them.
+    assert gazetteer.match("budget de l'Institut national du cancer pour le cancer du sein") == [
+        "Institut national du cancer"
+    ]
     assert gazetteer.match("combien de canceropoles en france ?") == []
     # A name with a common word in it is written as a phrase.
     assert gazetteer.match("Le Cancéropôle GSO est-il un GIP ?") == []

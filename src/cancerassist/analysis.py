@@ -127,6 +127,17 @@ FOLLOW_UP_THRESHOLD = 0.5
 
 
 AnswerType = Literal["person", "year", "amount", "contact"]
+# A conjunction that may open a turn or a clause ("Et qui…", "and what…").
+_OPENING = r"(?:and|et|but|mais|so|alors|donc)"
+# Question words, accent-folded ("ou" is "où").
+_QUESTION_WORDS = (
+    r"what|which|who|whom|when|where|why|how|quel\w*|qui|quand|ou|pourquoi|comment|combien|"
+    r"quoi|lequel|laquelle"
+)
+# … of which these also open relative clauses ("l'institut, qui a été fondé…") or mean "or":
+# after a bare comma they start no question.
+_RELATIVE = r"qui|ou|which|who|whom|where|lequel|laquelle"
+
 # What the question's form asks for, whatever its subject: the answer sentence must hold one.
 _ASKED: list[tuple[AnswerType, float, re.Pattern[str]]] = [
     ("year", 0.9, re.compile(
@@ -138,7 +149,8 @@ _ASKED: list[tuple[AnswerType, float, re.Pattern[str]]] = [
         r"\bprix\b|\bprice\b"
     )),
     ("person", 0.7, re.compile(
-        r"^\W*(?:(?:and|et|but|mais|so|alors|donc)\s+)?(?:who|qui)\b.*\b(?:direct|dirig|presid|chair|head|tete|porte-parole|spokes|"
+        rf"^\W*(?:{_OPENING}\s+)?(?:who|qui)\b.*\b(?:direct|dirig|presid|chair|head|tete|"
+        r"porte-parole|spokes|"
         r"chercheur|researcher|scientist|fond[ae]|founder|ceo|manag|responsib|responsable|"
         r"in charge|charge de|runs?\b|coordin|coordonn|leads?\b|mene|menent|heads?\b)"
         r"|\b(?:a la tete|at the head)\b"
@@ -150,8 +162,9 @@ _ASKED: list[tuple[AnswerType, float, re.Pattern[str]]] = [
     # A way to reach someone, asked in so many words ("which mission is about valorisation?"
     # is about valorisation, it asks for a mission).
     ("contact", 0.8, re.compile(
-        r"\bcontact|\be-?mail|courriel|joindre|\badresse\b|\baddress\b|phone|telephone|\btel\b|"
-        r"numero|\bwhom\b|\ba qui\b|qui (?:dois-je |faut-il |peut-on )?(?:contacter|m'adresser)|"
+        r"\bcontact|\be-?mail|courriel|\bjoindre\b|\bphone\b|\btelephone\b|"
+        r"\bnumero de (?:telephone|tel)\b|\bwhom\b|\ba qui\b|"
+        r"qui (?:dois-je |faut-il |peut-on )?(?:contacter|m'adresser)|"
         r"\bwho (?:should|do|can|could|to)\b.*\b(?:contact|ask|talk|write|turn|reach|call)\b|"
         r"\bwho handles\b|qui s'occupe|qui gere|site (?:web|internet)|web ?site|\burl\b"
     )),
@@ -159,48 +172,47 @@ _ASKED: list[tuple[AnswerType, float, re.Pattern[str]]] = [
 
 
 _ASKED_ROLE = re.compile(
-    r"^\W*(?:(?:and|et|but|mais|so|alors|donc)\s+)?"
+    rf"^\W*(?:{_OPENING}\s+)?"
     r"(?:(?:who is|who was|who's|qui (?:en )?est|qui (?:en )?etait|qui sera)\s+"
     r"(?:the|le|la|l'|l’)\s*(?P<role>[a-z-]{4,})\b"
     # … or its verb: "qui dirige…", "who chairs…", "qui était à la tête…"
-    r"|(?:who|qui)\s+(?:(?:en|y|currently|actuellement|etait|was|is|a)\s+)*"
+    r"|(?:who|qui)\s+(?:(?:en|y|currently|actuellement|est|sont|etait|was|is|a)\s+)*"
     r"(?P<verb>(?:a la )?[a-z-]{4,})\b)"
 )
 # Nouns that ask for someone without naming a role.
-_NOT_ROLES = frozenset("person personne people contact head chef".split())
+_NOT_ROLES = frozenset("person personne people contact".split())
 
 
 @lru_cache(maxsize=1)
-def _role_families() -> dict[str, tuple[str, ...]]:
-    table: dict[str, list[str]] = _load_questions(_QUESTIONS)["roles"]
-    return {family: tuple(prefixes) for family, prefixes in table.items()}
+def _role_families() -> list[re.Pattern[str]]:
+    """Each family's words, a pattern run on accent-folded lower-case text."""
+    table: dict[str, str] = _load_questions(_QUESTIONS)["roles"]
+    return [re.compile(pattern) for pattern in table.values()]
 
 
-def asked_role(question: str) -> tuple[str, ...] | None:
-    """The role a "who" question names, as the word beginnings a sentence answering it must
-    use: "qui est le président…" and "who chairs…" both want "presid…" or "chair…" (see
+def asked_role(question: str) -> re.Pattern[str] | None:
+    """The role a "who" question names, as a pattern a sentence answering it must match:
+    "qui est le président…" and "who chairs…" both want "présid…" or "chair…" (see
     ``[roles]`` in questions.toml); a role noun of no family is wanted as written
-    ("treasurer"). A verb of no role ("who takes part") wants nothing."""
+    ("treasurer", in its forms and translations). A verb of no role ("who takes part") wants
+    nothing."""
     match = _ASKED_ROLE.search(fold_accents(question).lower())
     if match is None:
         return None
     word = (match.group("role") or match.group("verb") or "").removeprefix("a la ")
-    family = next(
-        (p for p in _role_families().values() if any(word.startswith(x) for x in p)), None
-    )
+    family = next((p for p in _role_families() if p.match(word)), None)
     if family is not None:
         return family
     if match.group("role") and word not in _NOT_ROLES:
-        # Its forms and translations ("porte-parole", "spokesperson").
-        return tuple(f for forms in term_variants(word, translate=True) for f in forms)
+        forms = {f for variants in term_variants(word, translate=True) for f in variants}
+        return re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(forms))) + ")")
     return None
 
 
-def holds_role(sentence: str, role: tuple[str, ...]) -> bool:
-    """The sentence names the role: one of its words (or their stems) begins like one of
-    ``role``'s."""
-    words = set(re.findall(r"[a-z]+", fold_accents(sentence).lower())) | set(tokenize(sentence))
-    return any(w.startswith(role) for w in words)
+def holds_role(sentence: str, role: re.Pattern[str]) -> bool:
+    """The sentence names the role: its words or their stems match ``role``."""
+    folded = fold_accents(sentence).lower()
+    return bool(role.search(folded) or role.search(" ".join(tokenize(sentence))))
 
 
 class ScoredType(BaseModel):
@@ -287,14 +299,15 @@ def detect_operation(question: str) -> ScoredOperation | None:
 
 # A second question in the same sentence: a comma or "and" before a question word
 # ("Combien … , et à quoi sert cet argent ?", "How many …, and for what total?").
+_PREPOSITION = r"(?:(?:for|in|on|to|from|with|dans|pour|en|a|avec|de|sur|par)\s+)?"
 _SECOND_QUESTION = re.compile(
-    r"(?:,\s*|\s+(?=(?:and|et)\s))(?=(?:(?:and|et)\s+)?(?:(?:for|in|on|to|from|with|dans|pour|en|a|avec|de|sur|par)"
-    r"\s+)?(?:what|which|who|whom|when|where|why|how|quel\w*|qui|quand|ou|pourquoi|comment|"
-    r"combien|quoi|a quoi|lequel|laquelle|c'est quoi)\b)"
+    # "…, and what…", "… et quel…": any question word after "and".
+    rf"(?:,\s*|\s+)(?=(?:and|et)\s+{_PREPOSITION}(?:{_QUESTION_WORDS}|c'est quoi)\b)"
+    # "…, dans quelle ville ?": after a bare comma, no word that may open a relative clause.
+    rf"|,\s*(?={_PREPOSITION}(?!(?:{_RELATIVE})\b)(?:{_QUESTION_WORDS})\b)"
 )
 _ASKS = re.compile(
-    r"\b(?:what|which|who|whom|when|where|why|how|quel\w*|qui|quand|ou|pourquoi|comment|"
-    r"combien|quoi|lequel|laquelle)\b|\?|-(?:t-)?(?:il|ils|elle|elles|on)\b"
+    rf"\b(?:{_QUESTION_WORDS})\b|\?|-(?:t-)?(?:il|ils|elle|elles|on)\b"
     r"|^\W*(?:is|are|was|were|do|does|did|can|has|have|est-ce)\b"
 )
 
@@ -303,7 +316,8 @@ def split_question(text: str) -> list[str]:
     """The questions one message asks, in order; most messages ask one. Each must be a
     question ("Pour les brevets, qui contacter ?" asks one) with a word of its own besides
     the question word ("Where and when…?" asks one)."""
-    folded = fold_accents(text).lower().replace("’", "'")
+    # Folded letter by letter, so that a position in it is one in ``text`` ("œ" is "o").
+    folded = "".join(fold_accents(c)[:1] or c for c in text).lower().replace("’", "'")
     cuts = [m.start() for m in _SECOND_QUESTION.finditer(folded) if m.start() > 0]
     parts, start = [], 0
     for cut in cuts:

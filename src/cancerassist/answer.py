@@ -598,11 +598,14 @@ def _defines(sentence: str, defined: _Defined) -> bool:
     """Whether the sentence opens on the subject ("ECRIN is…", "Medicen, pôle de
     compétitivité…", "Les tumorothèques ont pour objet…")."""
     words = sentence.lstrip("•-– ").split()
-    letters = [c for c in " ".join(words[:4]) if c.isalpha()]
-    if sum(c.isupper() for c in letters) * 2 > len(letters):
+    wanted = [term_variants(name) for name in defined.names]
+    named = {f for w in wanted for variants in w for f in variants}
+    capitals = [
+        w for w in words[:4] if w.isupper() and len(w) >= 3 and not named & set(tokenize(w))
+    ]
+    if len(capitals) >= 2:
         return False  # a row of a table or a title in capitals names things, defines none
     opening = term_variants(" ".join(words[:4]))
-    wanted = [term_variants(name) for name in defined.names]
     if not (opening and any(w and set(w[0]) & set(opening[0]) for w in wanted)):
         return False
     # … and goes on to say what it is or is for, not what it did.
@@ -751,6 +754,8 @@ def _stated(
         if len(matches) != 1:
             continue
         found = matches[0].group().strip()
+        if found[:1].isdigit():
+            return found  # a figure, a year, an amount: no name to read on to
         # The name in a match that says more ("Coordonné par Jean-Philippe V…"): read on to
         # its end.
         name = _NAME.search(_TITLE.sub("", sentence[matches[0].start() :]))

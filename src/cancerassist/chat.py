@@ -107,7 +107,9 @@ _PERSON = re.compile(
     r"|(?i:coordonn[ée]e?s?|coordinated|dirig[ée]e?s?|directed|pr[ée]sid[ée]e?s?|chaired|led|"
     r"headed)\s+(?:par|by)\s+[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ]"
     # … or the name, then what the person does: "Alexandre Boissonnas is leading his projects".
-    r"|\b[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ][a-zà-ÿ-]+\s+(?:is\s+|was\s+|a\s+)?"
+    # (not the end of a longer name: "le Cancéropôle Grand Ouest coordonne").
+    r"|(?<![\w’'-]\s)\b[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ][a-zà-ÿ-]+\s+"
+    r"(?:is\s+|was\s+|a\s+)?"
     r"(?i:lead|head|direct|chair|coordinat|runs|manag|dirig|pr[ée]sid|coordonn|m[èe]ne|conduit|"
     r"pilot)\w*"
     # … or a role, then the name: "son président Pierre Montoriol".
@@ -196,15 +198,15 @@ class Exchange:
 
 
 def resolve(
-    messages: list[ChatMessage], loaded: Loaded, analyser: Analyser, *, clause: bool = False
+    messages: list[ChatMessage], loaded: Loaded, analyser: Analyser, *, clauses: int = 0
 ) -> list[Resolved]:
     """Replay the user's turns so each follow-up carries what the previous one was about.
-    ``clause``: the last turn is the second question of the message before it ("…, and what
-    is it for?"), which leans on it whatever its words."""
+    ``clauses``: the last turns are further questions of the message before them ("…, and
+    what is it for?"), which lean on it whatever their words."""
     users = [m for m in messages if m.role == "user"]
     turns: list[Resolved] = []
     for i, message in enumerate(users):
-        leans = clause and i == len(users) - 1
+        leans = i >= len(users) - clauses
         turns.append(_resolve_turn(message.content, turns, loaded, analyser, leans=leans))
     assert turns, "a request holds at least one user message"
     return turns
@@ -380,16 +382,13 @@ class ChatService:
         last = max(i for i, m in enumerate(request.messages) if m.role == "user")
         history = request.messages[:last]
         parts = split_question(question_text)
-        answers = [
-            self._answer(
-                [*history, *(ChatMessage(role="user", content=p) for p in parts[: i + 1])],
-                loaded,
-                language,
-                timings,
-                clause=i > 0,
-            )
-            for i in range(len(parts))
-        ]
+        answers = []
+        for i in range(len(parts)):
+            own: dict[str, float] = {}
+            messages = [*history, *(ChatMessage(role="user", content=p) for p in parts[: i + 1])]
+            answers.append(self._answer(messages, loaded, language, own, clauses=i))
+            for stage, ms in own.items():  # the parts' stages, added up
+                timings[stage] = round(timings.get(stage, 0.0) + ms, 3)
         question = " ".join(q for q, _ in answers)
         draft = _combine([d for _, d in answers])
         if self.llm is not None and draft.status == "answered":
@@ -424,7 +423,7 @@ class ChatService:
         language: Language,
         timings: dict[str, float],
         *,
-        clause: bool,
+        clauses: int,
     ) -> tuple[str, _Draft]:
         """The draft answer to the last user message, and that message made standalone."""
         mark = time.perf_counter()
@@ -435,7 +434,7 @@ class ChatService:
         if draft is not None:
             return question, draft
         mark = time.perf_counter()
-        resolved = resolve(messages, loaded, self.analyser, clause=clause)[-1]
+        resolved = resolve(messages, loaded, self.analyser, clauses=clauses)[-1]
         timings["analyse"] = _ms(mark)
         return resolved.question, self._draft(loaded, resolved, language, timings)
 
@@ -498,7 +497,7 @@ class ChatService:
         years = [str(y) for y in resolved.years]
         # A name the gazetteer does not know may be a description the question translates
         # ("the Quality of Life and Cancer platform" for "plateforme Qualité de vie et cancer").
-        translated = not any(s in loaded.gazetteer for s in subjects)
+        translated = bool(subjects) and not any(s in loaded.gazetteer for s in subjects)
         counted = counted_terms(resolved.question, names) if operation == "count" else set()
         role = asked_role(resolved.question)
         scored_evidence = [
@@ -671,8 +670,8 @@ def _uses_names(
     evidence: Evidence, names: list[str], translated: bool, language: Language, loaded: Loaded
 ) -> bool:
     """The sentence (in its passage) uses the question's names. A translated description
-    may lack one word in three when the sentence is in the other language; a known name,
-    a number or an acronym may not."""
+    may lack one word in three when the sentence is in the other language; a known name or
+    a number may not."""
     missing = missing_names(
         names,
         loaded.gazetteer.expand(_context(evidence, loaded.index)),

@@ -664,8 +664,8 @@ def defined_acronyms(blocks: list[Block]) -> dict[str, list[str]]:
         pairs = _abbreviation_pairs()(doc_text=block.text)
         for acronym, definition in pairs.items():
             name = _clean(str(definition)).strip("«»“”\"' ")
-            if len(name.split()) >= 2 and name[:1].isupper() and acronym not in found.get(name, []):
-                found.setdefault(name, []).append(str(acronym))
+            if len(name.split()) >= 2 and name[:1].isupper():
+                _add_aliases(found, {name: [str(acronym)]})
     return found
 
 
@@ -680,8 +680,12 @@ def extract_facts(
         ctx = _Context(document, blocks, _sections(blocks))
         for extractor in EXTRACTORS:
             facts.extend(extractor(ctx))
-        for name, forms in defined_acronyms(blocks).items():
-            known.setdefault(name, []).extend(f for f in forms if f not in known[name])
-    for name, forms in (aliases or {}).items():
-        known.setdefault(name, []).extend(f for f in forms if f not in known[name])
+        _add_aliases(known, defined_acronyms(blocks))
+    _add_aliases(known, aliases or {})
     return FactStore(facts=facts, aliases=known)
+
+
+def _add_aliases(known: dict[str, list[str]], more: dict[str, list[str]]) -> None:
+    for name, forms in more.items():
+        listed = known.setdefault(name, [])
+        listed.extend(f for f in forms if f not in listed)

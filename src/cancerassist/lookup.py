@@ -158,10 +158,14 @@ class _QuestionForms:
         )
 
     def span(self, words: Sequence[str]) -> int:
-        """How many tokens the question spans from the first to the last of ``words`` it
-        uses."""
-        at = [i for i, t in enumerate(self.tokens) for w in words if same_word(w, t)]
-        return max(at) - min(at) + 1 if at else 0
+        """How many tokens the narrowest stretch of the question that uses each of ``words``
+        it uses once spans (a word written twice does not widen it)."""
+        places = [
+            at for w in words if (at := [i for i, t in enumerate(self.tokens) if same_word(w, t)])
+        ]
+        if not places:
+            return 0
+        return min(max(c) - min(c) + 1 for c in itertools.product(*places))
 
     def has(self, word: str) -> bool:
         """The question uses ``word``, or ``word`` mistyped."""

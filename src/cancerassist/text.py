@@ -37,7 +37,8 @@ NOT_A_STOP = (
 )
 # Small numbers written as words, which count things as digits do ("cinq projets").
 NUMBER_WORDS = (
-    r"\b(?i:deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|vingt|two|three|four|"
+    # (not the end of a compound: "vingt-cinq projets" are not five)
+    r"(?<![\w-])(?i:deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|vingt|two|three|four|"
     r"five|six|seven|eight|nine|ten|eleven|twelve|twenty)\b"
 )
 SINCE_YEAR = re.compile(r"\b(?:depuis|since)\s+((?:19|20)\d{2})\b", re.IGNORECASE)
