@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -552,7 +553,7 @@ _COUNTED = re.compile(
 )
 
 
-def counts(sentence: str, asked: set[str]) -> bool:
+def counts(sentence: str, asked: AbstractSet[str]) -> bool:
     """Whether the sentence gives a number of the thing the question counts."""
     return any(set(tokenize(m.group(1))) & asked for m in _COUNTED.finditer(sentence))
 
@@ -632,7 +633,7 @@ def score_evidence(
     index: SearchIndex,
     *,
     shapes: Sequence[re.Pattern[str]] = (),
-    counted: frozenset[str] = frozenset(),
+    counted: AbstractSet[str] = frozenset(),
     expand: Callable[[str], str] = str,
     named: Callable[[Chunk], str] = lambda chunk: "",
 ) -> list[Evidence]:
@@ -664,7 +665,7 @@ def score_evidence(
             dense = hit.dense_score or 0.0
             # A sentence holding the kind of thing asked for (an amount, a year…) is the answer.
             shaped = 0.3 if shapes and all(s.search(sentence) for s in shapes) else 0.0
-            if counted and counts(sentence, set(counted)):
+            if counted and counts(sentence, counted):
                 shaped += 0.3  # "318 Units" for "how many units"
             if defined and _defines(sentence, defined):
                 shaped += 0.3  # "ECRIN is designed to…" for "What is ECRIN?"

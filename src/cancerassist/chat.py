@@ -507,7 +507,7 @@ class ChatService:
                 hits,
                 loaded.index,
                 shapes=shapes,
-                counted=frozenset(counted),
+                counted=counted,
                 expand=loaded.gazetteer.expand,
                 named=lambda chunk: " ".join(loaded.names_in(chunk)),
             )
