@@ -44,6 +44,7 @@ from cancerassist.models import (
 from cancerassist.text import (
     NOT_A_STOP,
     NUMBER_WORDS,
+    TITLES,
     detect_language,
     fold_accents,
     term_variants,
@@ -733,7 +734,7 @@ def extractive_answer(
     return text, [citation]
 
 
-_TITLE = re.compile(r"\b(?:Dr|Pr|Prof|Professeur|Docteur|Mme|Mrs|Ms|Mr)\b\.?\s*")
+_TITLE = re.compile(rf"\b(?:{TITLES})\b\.?\s*")
 _NAME = re.compile(r"[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ][\w’'-]+")
 # A figure with what it counts ("269 projets", "30%", "cinq projets").
 FIGURE = re.compile(

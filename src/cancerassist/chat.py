@@ -80,7 +80,7 @@ from cancerassist.models import (
     Language,
 )
 from cancerassist.retrieve import HybridRetriever
-from cancerassist.text import YEAR, detect_language, fold_accents, tokenize
+from cancerassist.text import TITLES, YEAR, detect_language, fold_accents, tokenize
 
 _RECENT_ANSWERS = 5000
 _WARM_UP = ("Qui contacter pour la valorisation ?", "What are the missions of the Cancéropôles?")
@@ -99,7 +99,7 @@ _ROLE_WORDS = (
     r"professor|ceo|d[ée]l[ée]gu[ée]|(?:à|a) la t[êe]te)"
 )
 _PERSON = re.compile(
-    r"\b(?:Dr|Pr|Prof|Professeur|Docteur|Mme|Mrs|Ms|Mr)\.?\s+[A-ZÀ-Þ][\w’'-]*(?:\s+[A-ZÀ-Þ][\w’'-]+)?"
+    rf"\b(?:{TITLES})\.?\s+[A-ZÀ-Þ][\w’'-]*(?:\s+[A-ZÀ-Þ][\w’'-]+)?"
     r"|\b[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ][a-zà-ÿ-]+(?:\s+[A-ZÀ-Þ][a-zà-ÿ-]+)?"
     rf",\s+(?:[\w’']+,?\s+){{0,6}}{_ROLE_WORDS}|\b[A-ZÀ-Þ][a-zà-ÿ]+\s+[A-ZÀ-Þ][a-zà-ÿ-]+\s+{_ROLE_WORDS}"
     r"|\b(?!(?:The|This|Le|La|Les|Un|Une|Unit|Unité|Team|Équipe)\b)"
@@ -476,12 +476,16 @@ class ChatService:
                     break
         timings["facts"] = _ms(mark)
         subjects = set(resolved.subjects)
+
+        def is_about(chunk: Chunk) -> bool:
+            return bool(loaded.names_in(chunk) & subjects)
+
         shapes = _expected_shapes(resolved.question, analysis)
         result = loaded.retriever.run(
             resolved.retrieval_query,
             k=PASSAGES + SHAPED_PASSAGES if subjects and shapes else PASSAGES,
             other_names=resolved.other_names(loaded.gazetteer),
-            about=(lambda chunk: bool(loaded.names_in(chunk) & subjects)) if subjects else None,
+            about=is_about if subjects else None,
         )
         timings.update({f"retrieve_{k}": v for k, v in result.timings_ms.items()})
         mark = time.perf_counter()
@@ -491,8 +495,7 @@ class ChatService:
         hits = result.hits[:PASSAGES] + [
             h
             for h in result.hits[PASSAGES:]
-            if loaded.names_in(h.chunk) & subjects
-            and all(shape.search(h.chunk.text) for shape in shapes)
+            if is_about(h.chunk) and all(shape.search(h.chunk.text) for shape in shapes)
         ]
         years = [str(y) for y in resolved.years]
         # A name the gazetteer does not know may be a description the question translates

@@ -30,6 +30,8 @@ WEB_ADDRESS = re.compile(
     r"\b(?:https?://|www\.)[^\s<>\"»”)]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:fr|com|org|eu|net|int)\b"
 )
 YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+# Titles written before a person's name.
+TITLES = r"Dr|Pr|Prof|Professeur|Docteur|Mme|Mrs|Ms|Mr"
 # A full stop that ends no sentence: an initial ("G.F. Leclerc") or a title ("Prof. Martin").
 NOT_A_STOP = (
     r"(?<!\b[A-Z]\.)(?<!\bDr\.)(?<!\bPr\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bSt\.)"
