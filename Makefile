@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser lint test index run bench bench-scale bench-load clean
+.PHONY: install browser lint test index run bench bench-scale bench-load eval-unseen clean
 
 # torch first, pinned: 2.13.0 is a local CPU build here, any other spec pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml
@@ -40,8 +40,19 @@ bench-scale: install
 bench-load: install
 	$(BIN)/python eval/bench/load.py --out eval/bench/LOAD.md
 
+# The unseen-documents set: the reference corpus plus eleven public documents nobody here wrote
+# (eval/unseen/SOURCES.md), indexed with no profile entry or metadata for them.
+UNSEEN := .unseen
+UNSEEN_ENV := CANCERASSIST_CORPUS_DIR=$(UNSEEN)/corpus CANCERASSIST_INDEX_DIR=$(UNSEEN)/indexes
+eval-unseen: install
+	rm -rf $(UNSEEN)/corpus && mkdir -p $(UNSEEN)/corpus
+	cp -r corpus/. eval/unseen/corpus/. $(UNSEEN)/corpus/
+	$(UNSEEN_ENV) $(BIN)/cancerassist index
+	$(UNSEEN_ENV) $(BIN)/cancerassist eval --gold eval/unseen/questions.jsonl --split $(or $(SPLIT),dev) --no-baseline --out eval/reports/unseen-$(or $(SPLIT),dev)
+	$(UNSEEN_ENV) $(BIN)/cancerassist eval-facts --out eval/reports/unseen-facts
+
 bench: install
 	$(BIN)/python eval/bench/core.py --out eval/bench/RESULTS.md
 
 clean:
-	rm -rf $(VENV) indexes/builds indexes/CURRENT .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(UNSEEN) indexes/builds indexes/CURRENT .mypy_cache .ruff_cache .pytest_cache .hypothesis

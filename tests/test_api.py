@@ -51,15 +51,20 @@ def test_chat_contract(client: TestClient) -> None:
         "language",
         "status",
         "citations",
+        "conflicts",
         "facts",
         "message_id",
         "timings_ms",
     }
+    assert body["conflicts"] == []  # one source for the Curie contact
     assert body["status"] == "answered"
     assert body["language"] == "fr"
     assert "techtransfer@curie.fr" in body["answer"]
     citation = body["citations"][0]
-    assert set(citation) == {"doc_id", "title", "section", "snippet", "start", "end", "score"}
+    assert set(citation) == {
+        "doc_id", "title", "section", "snippet", "start", "end", "score", "page"
+    }  # fmt: skip
+    assert citation["page"] is None  # a text file has no pages
     document = client.get(f"/api/documents/{citation['doc_id']}").json()
     assert citation["snippet"] in document["text"][citation["start"] : citation["end"]]
 

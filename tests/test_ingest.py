@@ -15,17 +15,24 @@ from .conftest import CORPUS
 MAX_BYTES = 1_000_000
 
 
-def make_pdf(lines: list[str]) -> bytes:
-    """A minimal valid one-page PDF whose text pypdf can extract."""
-    stream = "BT /F1 12 Tf 72 720 Td 14 TL " + " ".join(f"({line}) '" for line in lines) + " ET"
+def make_pdf(lines: list[str], *more_pages: list[str]) -> bytes:
+    """A minimal valid PDF, one page per list of lines, whose text pypdf can extract."""
+    pages = [lines, *more_pages]
+    count = len(pages)
+    # Objects: catalog, page tree, the font, then a page and its content stream per page.
+    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(count))
     objects = [
         "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        "/Resources << /Font << /F1 5 0 R >> >> >>",
-        f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream",
+        f"<< /Type /Pages /Kids [{kids}] /Count {count} >>",
         "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
+    for i, page in enumerate(pages):
+        stream = "BT /F1 12 Tf 72 720 Td 14 TL " + " ".join(f"({line}) '" for line in page) + " ET"
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {5 + 2 * i} 0 R "
+            "/Resources << /Font << /F1 3 0 R >> >> >>"
+        )
+        objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream")
     out = b"%PDF-1.4\n"
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -75,7 +82,7 @@ def test_every_supported_type_is_read(tmp_path: Path) -> None:
     assert problems == []
     texts = {d.path: d.text for d in documents}
     assert "Une phrase en français" in texts["notes.md"]
-    assert "Institut Curie  techtransfer@curie.fr" in texts["page.html"]
+    assert "Institut Curie | techtransfer@curie.fr" in texts["page.html"]
     assert "alert" not in texts["page.html"]
     assert "BONE-NET budget" in texts["report.pdf"]
     assert "3263864" in texts["report.pdf"]

@@ -156,23 +156,23 @@ def test_gazetteer_names_written_whole_together_or_by_alias() -> None:
             ("Réseau Onco Atlantique", ["ROA"]),
             ("Réseau Onco Sud-Atlantique", []),
             ("Institut national du cancer", ["INCa"]),
-            ("Cancéropôle Est", []),
+            ("Centre Est", []),
         ]
     )
     # Written whole beats written in part; an alias names its entity.
     assert gazetteer.match("qui preside le reseau onco atlantique") == ["Réseau Onco Atlantique"]
     assert gazetteer.match("Who chairs the ROA?") == ["Réseau Onco Atlantique"]
     # The words of a name are written together, and a name glued together is not a typo of
-    # other words ("canceropoleest" is not "canceropoles en").
+    # other words ("centreest" is not "centres en").
     assert gazetteer.match("When was the national Quality of Life and Cancer platform born?") == []
     # … a word written twice does not widen them.
     assert gazetteer.match("budget de l'Institut national du cancer pour le cancer du sein") == [
         "Institut national du cancer"
     ]
-    assert gazetteer.match("combien de canceropoles en france ?") == []
+    assert gazetteer.match("combien de centres en france ?") == []
     # A name with a common word in it is written as a phrase.
-    assert gazetteer.match("Le Cancéropôle GSO est-il un GIP ?") == []
-    assert gazetteer.match("qui dirige le canceropole est") == ["Cancéropôle Est"]
+    assert gazetteer.match("Le Centre GSO est-il un GIP ?") == []
+    assert gazetteer.match("qui dirige le centre est") == ["Centre Est"]
     # A passage that writes the alias names the entity; its full name is added for checks.
     assert gazetteer.named_in("Le ROA a été créé en 2010.") == {"Réseau Onco Atlantique"}
     assert gazetteer.expand("Le ROA a été créé.").endswith("Réseau Onco Atlantique")

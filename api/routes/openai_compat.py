@@ -64,7 +64,10 @@ def sources_line(response: ChatResponse) -> str:
     if not response.citations:
         return ""
     cited = "; ".join(
-        dict.fromkeys(f"{c.title} › {c.section}".rstrip(" ›") for c in response.citations)
+        dict.fromkeys(
+            f"{c.title} › {c.section}".rstrip(" ›") + (f", p. {c.page}" if c.page else "")
+            for c in response.citations
+        )
     )
     return f"\n\nSources: {cited}"
 
@@ -87,6 +90,7 @@ def _completion(response: ChatResponse, model: str) -> dict[str, Any]:
         ],
         "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
         "citations": [c.model_dump() for c in response.citations],
+        "conflicts": [c.model_dump() for c in response.conflicts],
         "status": response.status,
         "language": response.language,
     }
@@ -144,6 +148,7 @@ def _stream(service: Any, request: ChatRequest, model: str) -> Iterator[str]:
             {"index": 0, "delta": {"content": tail} if tail else {}, "finish_reason": "stop"}
         ],
         "citations": [c.model_dump() for c in response.citations],
+        "conflicts": [c.model_dump() for c in response.conflicts],
     }
     yield _sse(final)
     yield "data: [DONE]\n\n"

@@ -61,6 +61,9 @@
     .assistant.no-answer { border-color: #d9a400; }
     .status { font-size: 12px; color: #6b6b76; font-style: italic; }
     .error { align-self: stretch; background: #fdecea; color: #8a1c12; border: 1px solid #f5c2bd; padding: 8px 10px; border-radius: 8px; }
+    .conflict { margin-top: 6px; padding: 6px 8px; border-left: 3px solid #a15c00; background: #fff6e8; color: #3d2600; font-size: 13px; }
+    .conflict ul { margin: 4px 0 0; padding-left: 18px; }
+    .conflict .mismatch { color: #8a1c1c; }
     .sources { margin-top: 6px; border-top: 1px solid #eee; padding-top: 6px; }
     .sources h3 { margin: 0 0 4px; font-size: 12px; color: #6b6b76; font-weight: 600; }
     .cite { display: block; width: 100%; text-align: left; background: #f3eef2; border: 1px solid #e4d6e0; border-radius: 6px;
@@ -167,13 +170,30 @@
     if (!response || !response.citations || !response.citations.length) return null;
     const box = el("div", { class: "sources" }, [el("h3", { text: t.sources })]);
     response.citations.forEach((citation) => {
-      const label = [citation.title, citation.section].filter(Boolean).join(" › ");
+      const page = citation.page ? t.page.replace("{n}", citation.page) : "";
+      const label = [citation.title, citation.section, page].filter(Boolean).join(" › ");
       box.append(el("button", { class: "cite", type: "button", onclick: () => showPassage(citation) }, [
         el("strong", { text: label }),
         el("span", { text: citation.snippet }),
       ]));
     });
     return box;
+  }
+
+  // Sources that disagree: each value with its source, the ones that do not fit flagged.
+  function conflictNote(response) {
+    if (!response || !response.conflicts || !response.conflicts.length) return null;
+    const note = el("div", { class: "conflict", role: "note" }, [el("strong", { text: t.conflict })]);
+    response.conflicts.forEach((conflict) => {
+      const list = el("ul");
+      conflict.values.forEach((value) => {
+        list.append(el("li", { class: value.domain_mismatch ? "mismatch" : "" }, [
+          value.value + " — " + value.title + (value.domain_mismatch ? " (" + t.conflictMismatch + ")" : ""),
+        ]));
+      });
+      note.append(el("span", { text: conflict.entity }), list);
+    });
+    return note;
   }
 
   function ratingBar(turn, index) {
@@ -216,6 +236,8 @@
     const body = el("div", { class: "answer", text: turn.content });
     bubble.append(body);
     if (noAnswer) bubble.append(el("div", { class: "status", text: t.noAnswer }));
+    const conflicts = conflictNote(turn.response);
+    if (conflicts) bubble.append(conflicts);
     const sources = citationList(turn.response);
     if (sources) bubble.append(sources);
     if (turn.response) bubble.append(ratingBar(turn, index));

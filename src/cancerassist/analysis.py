@@ -8,7 +8,7 @@ the next one, then to the passages, when a route has no answer for the entity na
 Example::
 
     analyser = Analyser(embedder.embed_query)
-    analysis = analyser.analyse("I'd like to license a molecule found at Institut Curie")
+    analysis = analyser.analyse("I'd like to license a molecule found at Institut Lumière")
     analysis.routes[0].route   # "contact"
 """
 
@@ -141,7 +141,7 @@ _RELATIVE = r"qui|ou|which|who|whom|where|lequel|laquelle"
 # What the question's form asks for, whatever its subject: the answer sentence must hold one.
 _ASKED: list[tuple[AnswerType, float, re.Pattern[str]]] = [
     ("year", 0.9, re.compile(
-        r"\b(?:when|quand|what year|which year|quelle annee|depuis quand|since when|"
+        r"\b(?:when|quand|what years?|which years?|quelles? annees?|depuis quand|since when|"
         r"depuis quelle annee|since which year|in which year|en quelle annee)\b"
     )),
     ("amount", 0.8, re.compile(
@@ -273,6 +273,14 @@ def _cues() -> list[tuple[Route, re.Pattern[str]]]:
     ]
 
 
+def _without_names(question: str) -> str:
+    """The question, folded, with the words of the names it uses left out."""
+    folded = fold_accents(question).lower()
+    for word in name_words(question):
+        folded = re.sub(rf"\b{re.escape(word)}\b", " ", folded)
+    return folded
+
+
 def cue_scores(question: str) -> dict[Route, float]:
     folded = fold_accents(question).lower()
     return {route: CUE_WEIGHT for route, pattern in _cues() if pattern.search(folded)}
@@ -353,8 +361,8 @@ def follow_up_score(text: str, names_own_subject: bool, operates: bool = False) 
         score += 0.6
     if _REFERS_BACK.search(_IMPERSONAL.sub(" ", folded)):
         score += 0.4
-    # A turn with no subject of its own may still stand alone ("What is ECRIN?" is about
-    # ECRIN even if ECRIN is not a known name): only a slight lean.
+    # A turn with no subject of its own may still stand alone ("What is TRIALNET?" is about
+    # TRIALNET even if TRIALNET is not a known name): only a slight lean.
     score += -0.6 if names_own_subject else 0.15
     return round(score, 3)
 
@@ -384,7 +392,8 @@ class Analyser:
         best: dict[Route, float] = {}
         for route, similarity in zip(self._routes, similarities, strict=True):
             best[route] = max(best.get(route, -1.0), float(similarity))
-        for route, bonus in cue_scores(question).items():
+        # A cue word inside a name is no cue: "the Kappa Consortium" asks nothing of partners.
+        for route, bonus in cue_scores(_without_names(question)).items():
             best[route] = best.get(route, 0.0) + bonus
         routes = sorted(
             (ScoredRoute(route=r, score=round(s, 4)) for r, s in best.items()),
@@ -406,12 +415,12 @@ _NOT_NAMES = frozenset(
     "americain chinois ok okay hello bonjour merci thanks please".split()
 )
 _NAME_WORD = re.compile(r"[^\W\d_][\w’'&-]*(?:\s+\d+\b)?")
-# "Cancéropôle Est (CEST)": the acronym in brackets is another name of what precedes it.
+# "Réseau Est (REST)": the acronym in brackets is another name of what precedes it.
 _BRACKETED_ACRONYM = re.compile(r"\(\s*[A-Z][A-Za-z]{1,7}\s*\)")
 
 
 def name_phrases(question: str) -> list[str]:
-    """The names the question uses, as written ("Cancéropôle Nord-Ouest")."""
+    """The names the question uses, as written ("Réseau Nord-Ouest")."""
     text = _BRACKETED_ACRONYM.sub(" ", question)
     wanted = set(name_words(text))
     phrases: list[str] = []
@@ -431,7 +440,7 @@ def name_words(question: str) -> list[str]:
     words: list[str] = []
     for match in _NAME_WORD.finditer(text):
         head, _, tail = match.group().replace("’", "'").partition("'")
-        # "l'Université" names the university; "INCa's" names INCa.
+        # "l'Université" names the university; "NCI's" names NCI.
         word = tail if tail and len(head) <= 2 and head.islower() else head
         opens = not text[: match.start()].strip() or text[: match.start()].rstrip()[-1] in ".?!:;"
         # An opening word may be any word ("Highest Region grant…"), but a compound of names
@@ -454,17 +463,17 @@ _CAPITALISED_RUN = re.compile(
 )
 
 
-# Words an acronym skips: "Université Pierre et Marie Curie" is UPMC.
+# Words an acronym skips: "Université Pierre et Paul Martin" is UPPM.
 _LINK_WORDS = frozenset("de du des d et and of the la le l".split())
 
 
 def _initials(context: str) -> set[str]:
     """Acronyms a text could be called by: the initials of its runs of capitalised words
-    ("Cancéropôle Grand Ouest" -> cgo, "Île-de-France" -> idf)."""
+    ("Réseau Grand Ouest" -> rgo, "Val-de-Loire" -> vdl)."""
     found = set()
     for run in _CAPITALISED_RUN.finditer(context):
         words = [w for w in re.split(r"[\s’'-]+", fold_accents(run.group()).lower()) if w]
-        for first in range(len(words) - 1):  # "Cancéropôle Île-de-France": cidf, idf…
+        for first in range(len(words) - 1):  # "Réseau Val-de-Loire": rvdl, vdl…
             tail = words[first:]
             found.add("".join(w[0] for w in tail))
             found.add("".join(w[0] for w in tail if w not in _LINK_WORDS))
@@ -516,8 +525,8 @@ def missing_names(words: list[str], context: str, near: str | None = None) -> li
         )
         if close is None:
             missing.append(word)
-    # The question's name may be the acronym the context uses ("Cancéropôle Grand Ouest" for
-    # "CGO").
+    # The question's name may be the acronym the context uses ("Réseau Grand Ouest" for
+    # "RGO").
     letters = [w for w in words if not w.isdigit()]
     acronym = "".join(w[0] for w in letters)
     if len(acronym) >= 3 and set(letters) <= set(missing) and acronym in vocabulary:

@@ -30,6 +30,7 @@ from cancerassist.models import (
     Biobank,
     Chunk,
     Citation,
+    Conflict,
     Contact,
     Fact,
     Figure,
@@ -41,6 +42,7 @@ from cancerassist.models import (
     SearchHit,
     SourceDocument,
 )
+from cancerassist.profile import NEUTRAL, CorpusProfile, ProfileError
 from cancerassist.text import (
     NOT_A_STOP,
     NUMBER_WORDS,
@@ -63,11 +65,21 @@ class Prompts:
         self.templates = templates
 
     @classmethod
-    def load(cls, directory: Path) -> Prompts:
+    def load(cls, directory: Path, profile: CorpusProfile = NEUTRAL) -> Prompts:
+        """The templates in ``directory``, with the sentences the corpus profile replaces and
+        what it says the assistant covers in place of ``{covers}``."""
         templates: dict[Language, dict[str, str]] = {}
         for language in ("fr", "en"):
             with (directory / f"{language}.toml").open("rb") as f:
-                templates[language] = _flatten(tomllib.load(f))
+                table = _flatten(tomllib.load(f))
+            replaced = profile.prompts.get(language, {})
+            unknown = sorted(replaced.keys() - table.keys())
+            if unknown:
+                raise ProfileError(f"the profile replaces prompts that do not exist: {unknown}")
+            covers = profile.covers_in(language)
+            templates[language] = {
+                key: text.replace("{covers}", covers) for key, text in (table | replaced).items()
+            }
         return cls(templates)
 
     def say(self, language: Language, key: str, **values: Any) -> str:
@@ -82,6 +94,48 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
         else:
             flat[f"{prefix}{key}"] = str(value)
     return flat
+
+
+# ---------------------------------------------------------------------------------------------
+# Sources that disagree
+
+
+def render_conflicts(conflicts: list[Conflict], language: Language, prompts: Prompts) -> str:
+    """One sentence per conflict: every source's value, and which do not fit their entity."""
+    sentences = []
+    for conflict in conflicts:
+        values = "; ".join(
+            prompts.say(language, "conflict.value", value=v.value, title=v.title)
+            + (prompts.say(language, "conflict.mismatch") if v.domain_mismatch else "")
+            for v in conflict.values
+        )
+        sentences.append(
+            prompts.say(
+                language, f"conflict.{conflict.kind}", entity=conflict.entity, values=values
+            )
+        )
+    return " ".join(sentences)
+
+
+def conflict_citations(conflicts: list[Conflict], index: SearchIndex) -> list[Citation]:
+    """A citation for every value a conflict lists, so each source can be opened."""
+    citations = []
+    for conflict in conflicts:
+        for value in conflict.values:
+            document = index.documents[value.doc_id]
+            citations.append(
+                Citation(
+                    doc_id=value.doc_id,
+                    title=document.title,
+                    section=index.section_at(value.doc_id, value.start),
+                    snippet=document.text[value.start : value.end][:MAX_SNIPPET_CHARS],
+                    start=value.start,
+                    end=value.end,
+                    score=0.0,
+                    page=document.page_at(value.start),
+                )
+            )
+    return citations
 
 
 # ---------------------------------------------------------------------------------------------
@@ -125,6 +179,7 @@ def fact_citation(fact: Fact, index: SearchIndex) -> Citation:
         start=source.start,
         end=source.end,
         score=1.0,
+        page=index.documents[source.doc_id].page_at(source.start),
     )
 
 
@@ -277,7 +332,7 @@ def _contact_line(contact: Contact, language: Language, prompts: Prompts) -> str
     parts = []
     reach = contact.email or contact.url
     if reach:
-        key = "contact.valorisation" if contact.purpose else "contact.generic"
+        key = f"contact.{contact.purpose}" if contact.purpose else "contact.generic"
         parts.append(prompts.say(language, key, organisation=contact.organisation, contact=reach))
     if contact.address:
         parts.append(
@@ -344,7 +399,7 @@ def _funding_text(answer: FactAnswer, language: Language, prompts: Prompts) -> s
         else f"{r.year}: {format_amount(r.amount_eur, language)}"
         for r in records
     )
-    if answer.aggregate in ("max", "min", "total", "average"):
+    if answer.aggregate in ("max", "min", "total", "average", "compare", "combined"):
         return _summary_text(answer, records, series, language, prompts)
     funder = records[0].funder or records[0].recipient or ""
     if answer.aggregate in ("increase", "decrease", "difference"):
@@ -370,8 +425,20 @@ def _funding_text(answer: FactAnswer, language: Language, prompts: Prompts) -> s
 def _summary_text(
     answer: FactAnswer, records: list[Funding], series: str, language: Language, prompts: Prompts
 ) -> str:
-    """Highest, lowest, total or average of a series, with the figures it used."""
+    """Highest, lowest, total or average of a series, or the difference between (or sum of)
+    two parties' amounts, with the figures it used."""
     assert answer.value_eur is not None
+    if answer.aggregate in ("compare", "combined"):
+        one, other = records
+        return prompts.say(
+            language,
+            f"funding.{answer.aggregate}",
+            first_name=one.recipient or one.funder or "",
+            first_amount=format_amount(one.amount_eur, language),
+            second_name=other.recipient or other.funder or "",
+            second_amount=format_amount(other.amount_eur, language),
+            amount=format_amount(answer.value_eur, language),
+        )
     funder = records[0].funder or records[0].recipient or ""
     amount = format_amount(answer.value_eur, language)
     first, last = answer.years or (0, 0)
@@ -519,6 +586,8 @@ class Evidence:
     # A heading answers only what its words hold ("Clara Ducord, Directrice … de 2018 à 2022"
     # for "who directed …"), never as a bare title.
     heading: bool = False
+    # A whole bulleted list (for a question that asks for one), not a sentence.
+    items: bool = False
 
     @property
     def support(self) -> float:
@@ -527,6 +596,29 @@ class Evidence:
     @property
     def text(self) -> str:
         return self.chunk.text[self.start : self.end]
+
+
+# A sentence that lists three items or more ("include: A; B; C", "A, B, C and D").
+_ENUMERATION = re.compile(r"(?:[^;]+;){2,}[^;]+|:\s*(?:[^,]+,){2,}[^,]+")
+
+
+def _bulleted(chunk: Chunk) -> list[tuple[int, int, str]]:
+    """Spans of the chunk's bulleted lists (two items or more), each with the line that
+    introduces it (a heading or a lead-in ending with a colon), if any."""
+    lines = [(m.start(), m.end(), m.group()) for m in re.finditer(r"[^\n]+", chunk.text)]
+    out: list[tuple[int, int, str]] = []
+    run: list[tuple[int, int, str]] = []
+    for line in [*lines, (0, 0, "")]:
+        if line[2].lstrip().startswith("•"):
+            run.append(line)
+            continue
+        if len(run) >= 2:
+            first = lines.index(run[0])
+            before = lines[first - 1][2].strip() if first else ""
+            label = before if before and (is_heading(before) or before.endswith(":")) else ""
+            out.append((run[0][0], run[-1][1], label))
+        run = []
+    return out
 
 
 def _sentences(chunk: Chunk) -> list[tuple[int, int, bool]]:
@@ -561,7 +653,7 @@ def counts(sentence: str, asked: AbstractSet[str]) -> bool:
 
 def counted_terms(question: str, names: Sequence[str]) -> set[str]:
     """What a "how many" question counts: the forms of its words, less the names it uses
-    ("Combien d'habitants couvre le Cancéropôle X ?" counts habitants, not Cancéropôles)."""
+    ("Combien d'habitants couvre le Réseau X ?" counts habitants, not networks)."""
     named = {form for forms in term_variants(" ".join(names)) for form in forms}
     return {form for forms in term_variants(question, translate=True) for form in forms} - named
 
@@ -581,8 +673,8 @@ class _Defined:
 
 
 def _defined(question: str) -> _Defined | None:
-    """What a definition question asks about ("What is ECRIN?" -> ECRIN; "OK. What is
-    ECRIN?" too: the question is the last sentence)."""
+    """What a definition question asks about ("What is TRIALNET?" -> TRIALNET; "OK. What is
+    TRIALNET?" too: the question is the last sentence)."""
     last = re.split(r"(?<=[.!])\s+", question.strip())[-1]
     folded = fold_accents(last).lower().replace("’", "'")
     match = _DEFINITION.search(folded)
@@ -597,7 +689,7 @@ def _defined(question: str) -> _Defined | None:
 
 
 def _defines(sentence: str, defined: _Defined) -> bool:
-    """Whether the sentence opens on the subject ("ECRIN is…", "Medicen, pôle de
+    """Whether the sentence opens on the subject ("TRIALNET is…", "Acme, pôle de
     compétitivité…", "Les tumorothèques ont pour objet…")."""
     words = sentence.lstrip("•-– ").split()
     wanted = [term_variants(name) for name in defined.names]
@@ -637,15 +729,18 @@ def score_evidence(
     counted: AbstractSet[str] = frozenset(),
     expand: Callable[[str], str] = str,
     named: Callable[[Chunk], str] = lambda chunk: "",
+    listing: bool = False,
 ) -> list[Evidence]:
     """Sentences of the retrieved chunks, best first. Coverage is the share of the question's
     weight (IDF) that a sentence's words match; a word the corpus never uses counts fully
     against it, which is how off-topic questions fall below the threshold. A sentence holding
     every ``shapes`` (what the question asks for: a person, a year…), a number of the
     ``counted`` thing, or the definition asked for scores more. ``expand`` adds the full names
-    of the aliases a sentence writes ("le CGO" matches "Cancéropôle Grand Ouest"); ``named``
+    of the aliases a sentence writes ("le RGO" matches "Réseau Grand Ouest"); ``named``
     the names its passage writes, which count for its sentences as its section title does
-    (half): a sentence of a passage about the subject asked is about it."""
+    (half): a sentence of a passage about the subject asked is about it. With ``listing``
+    (the question asks for a list), each bulleted list is a candidate too, its heading or
+    lead-in line counting as its words, and a list scores more than a single sentence."""
     idf = index.idf()
     unknown = max(idf.values(), default=1.0)
     words = term_variants(question, translate=True)
@@ -654,9 +749,15 @@ def score_evidence(
     total = sum(weights) or 1.0
     out = []
     for hit in hits:
-        for start, end, heading in _sentences(hit.chunk):
+        # A list's span carries its title (maybe empty); a sentence's carries None.
+        spans: list[tuple[int, int, bool, str | None]] = [
+            (start, end, heading, None) for start, end, heading in _sentences(hit.chunk)
+        ]
+        if listing:
+            spans += [(start, end, False, label) for start, end, label in _bulleted(hit.chunk)]
+        for start, end, heading, label in spans:
             sentence = hit.chunk.text[start:end]
-            tokens = set(tokenize(expand(sentence)))
+            tokens = set(tokenize(expand(f"{label or ''} {sentence}")))
             context = set(tokenize(f"{hit.chunk.section} {hit.chunk.title} {named(hit.chunk)}"))
             matched = sum(
                 w if tokens & set(v) else (0.5 * w if context & set(v) else 0.0)
@@ -669,9 +770,27 @@ def score_evidence(
             if counted and counts(sentence, counted):
                 shaped += 0.3  # "318 Units" for "how many units"
             if defined and _defines(sentence, defined):
-                shaped += 0.3  # "ECRIN is designed to…" for "What is ECRIN?"
+                shaped += 0.3  # "TRIALNET is designed to…" for "What is TRIALNET?"
+            if listing and (label is not None or _ENUMERATION.search(sentence)):
+                # The items asked for, not a sentence about them; more so when the list's
+                # title or lead-in says what they are ("Partners in X include: …").
+                lead = sentence.partition(":")[0] if label is None else label
+                titled = any(set(tokenize(lead)) & set(v) for v in words)
+                shaped += 0.3 if titled else 0.15
             score = coverage + shaped + 0.1 / hit.rank + dense * 0.2
-            out.append(Evidence(hit.chunk, start, end, coverage, shaped, score, dense, heading))
+            out.append(
+                Evidence(
+                    hit.chunk,
+                    start,
+                    end,
+                    coverage,
+                    shaped,
+                    score,
+                    dense,
+                    heading,
+                    label is not None,
+                )
+            )
     return sorted(out, key=lambda e: -e.score)
 
 
@@ -694,8 +813,8 @@ def extractive_answer(
         key=lambda e: abs(e.start - best.start),
     )
     for other in neighbours:
-        if other.heading:
-            continue
+        if other.heading or other.items or (best.items and not other.text.rstrip().endswith(":")):
+            continue  # a list is quoted whole, with only the line that introduces it
         adjacent = any(
             abs(other.start - c.end) <= 2 or abs(c.start - other.end) <= 2 for c in chosen
         )
@@ -707,10 +826,14 @@ def extractive_answer(
     quote = re.sub(r"\s+", " ", best.chunk.text[start:end]).strip()
     items: list[str] = []
     source_end = source_offset(best.chunk, end - 1) + 1
-    if quote.endswith(":"):
-        # A lead-in ("… a défini 8 réseaux thématiques :"): the answer is the list after it.
-        items, source_end = _list_after(documents[best.chunk.doc_id].text, source_end)
-        quote = f"{quote} {'; '.join(items)}" if items else quote
+    if quote.endswith(":") or best.items:
+        # A lead-in ("… a défini 8 réseaux thématiques :"), or a list: the answer is the whole
+        # list in the document (a passage may hold only its first items).
+        list_start = source_offset(best.chunk, best.start) if best.items else source_end
+        items, source_end = _list_after(documents[best.chunk.doc_id].text, list_start)
+        if best.items and items:
+            quote = re.sub(r"\s+", " ", best.chunk.text[start : best.start]).strip()
+        quote = f"{quote} {'; '.join(items)}".strip() if items else quote
     quote_language = (
         detect_language(quote, best.chunk.language) if len(quote) > 40 else best.chunk.language
     )
@@ -747,7 +870,7 @@ def _stated(
     sentence: str, shapes: Sequence[re.Pattern[str]], relevant: Callable[[str], bool] | None
 ) -> str | None:
     """What the sentence says that answers the question, when exactly one thing of the asked
-    shape (and ``relevant``, if given: "318 Units", not "10 INSERM institutes") is in it: a
+    shape (and ``relevant``, if given: "318 Units", not "10 regional institutes") is in it: a
     year, an amount, a figure with what it counts, a person's name."""
     for shape in shapes:
         matches = list(shape.finditer(sentence))
@@ -801,6 +924,7 @@ def _chunk_citation(
         start=source_start,
         end=source_end,
         score=round(score, 4),
+        page=documents[chunk.doc_id].page_at(source_start),
     )
 
 

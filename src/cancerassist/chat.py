@@ -11,7 +11,7 @@ that falls back to the extractive answer when it states anything the evidence do
 Example::
 
     service = ChatService.from_settings(get_settings())
-    question = ChatMessage(role="user", content="Who coordinates BONE-NET?")
+    question = ChatMessage(role="user", content="Who coordinates ONCO-NET?")
     reply = service.run(ChatRequest(messages=[question]))
 """
 
@@ -49,15 +49,18 @@ from cancerassist.answer import (
     FIGURE,
     Evidence,
     Prompts,
+    conflict_citations,
     counted_terms,
     counts,
     extractive_answer,
+    render_conflicts,
     render_facts,
     render_no_answer,
     score_evidence,
     shorten,
 )
 from cancerassist.config import Settings
+from cancerassist.conflicts import settle
 from cancerassist.embed import Embedder, load_embedder
 from cancerassist.index import IndexUnavailableError, SearchIndex, build_index, load_index
 from cancerassist.llm import LLM, OpenAILikeLLM, evidence_block, unsupported_claims
@@ -76,14 +79,14 @@ from cancerassist.models import (
     ChatResponse,
     Chunk,
     Citation,
+    Conflict,
     Fact,
     Language,
 )
 from cancerassist.retrieve import HybridRetriever
-from cancerassist.text import TITLES, YEAR, detect_language, fold_accents, tokenize
+from cancerassist.text import TITLES, YEAR, detect_language, fold_accents, instructs, tokenize
 
 _RECENT_ANSWERS = 5000
-_WARM_UP = ("Qui contacter pour la valorisation ?", "What are the missions of the Cancéropôles?")
 # Routes within this much of the best one are tried, best first; the rest are too unlikely
 # to be what the question asks (exemplar cosines, see cancerassist.analysis).
 ROUTE_MARGIN = 0.035
@@ -107,13 +110,13 @@ _PERSON = re.compile(
     r"|(?i:coordonn[ée]e?s?|coordinated|dirig[ée]e?s?|directed|pr[ée]sid[ée]e?s?|chaired|led|"
     r"headed)\s+(?:par|by)\s+[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ]"
     # … or the name, then what the person does: "Alexandre Boissonnas is leading his projects".
-    # (not the end of a longer name: "le Cancéropôle Grand Ouest coordonne").
+    # (not the end of a longer name: "le Réseau Grand Ouest coordonne").
     r"|(?<![\w’'-]\s)\b[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ][a-zà-ÿ-]+\s+"
     r"(?:is\s+|was\s+|a\s+)?"
     r"(?i:lead|head|direct|chair|coordinat|runs|manag|dirig|pr[ée]sid|coordonn|m[èe]ne|conduit|"
     r"pilot)\w*"
     # … or a role, then the name: "son président Pierre Montoriol".
-    # (never "président du Cancéropôle Grand Ouest": no "du/de/of" between role and name).
+    # (never "président du Réseau Grand Ouest": no "du/de/of" between role and name).
     rf"|{_ROLE_WORDS}\w*\s+(?:(?!(?:du|de|des|of|the|le|la)\b)[a-zà-ÿ’']+\s+){{0,2}}?"
     r"[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ][a-zà-ÿA-Z-]{2,}"
 )
@@ -124,6 +127,8 @@ COUNT_COVERAGE = 0.5
 PASSAGES = 8
 # How far past them a passage about the question's subject that holds the asked type of
 # thing (a person, a year, an amount) is still looked at.
+# The opening of a document that says what it is about.
+LEAD_CHARS = 600
 SHAPED_PASSAGES = 24
 # How far before a sentence the number of a name may be ("Université Paris 13 …").
 CONTEXT_CHARS = 250
@@ -154,15 +159,23 @@ class Loaded:
     index: SearchIndex
     retriever: HybridRetriever
     gazetteer: Gazetteer
+    # The sentences of the build's corpus profile.
+    prompts: Prompts
+    # What each document is about when its metadata does not say: the one known name its
+    # title and opening lines write ("Le Réseau X est né de…" on a page titled "Members").
+    lead_subjects: dict[str, str] = field(default_factory=dict)
     _named: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def names_in(self, chunk: Chunk) -> frozenset[str]:
-        """The gazetteer's names a chunk writes (in its text, section or title); worked out
-        once per chunk, when a question first needs it."""
+        """The gazetteer's names a chunk writes (in its text, section or title) and its
+        document's lead subject; worked out once per chunk, when a question first needs it."""
         named = self._named.get(chunk.chunk_id)
         if named is None:
             text = f"{chunk.text} {chunk.section} {chunk.title}"
-            named = self._named[chunk.chunk_id] = frozenset(self.gazetteer.named_in(text))
+            found = set(self.gazetteer.named_in(text))
+            if chunk.doc_id in self.lead_subjects:
+                found.add(self.lead_subjects[chunk.doc_id])
+            named = self._named[chunk.chunk_id] = frozenset(found)
         return named
 
 
@@ -179,7 +192,7 @@ class Resolved:
 
     def other_names(self, gazetteer: Gazetteer) -> list[str]:
         """The subjects' names and aliases the question does not write, for the lexical
-        search: "CGO" finds the passages on the "Cancéropôle Grand Ouest" and the reverse."""
+        search: "RGO" finds the passages on the "Réseau Grand Ouest" and the reverse."""
         written = set(tokenize(self.question))
         return [
             n
@@ -282,6 +295,7 @@ class _Draft:
     citations: list[Citation]
     records: list[Fact] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
 
 
 def _combine(drafts: list[_Draft]) -> _Draft:
@@ -301,6 +315,7 @@ def _combine(drafts: list[_Draft]) -> _Draft:
         [c for i, c in enumerate(citations) if c not in citations[:i]],
         [r for d in answered for r in d.records],
         [e for d in answered for e in d.evidence],
+        [c for d in answered for c in d.conflicts],
     )
 
 
@@ -314,7 +329,6 @@ class ChatService:
         self.embedder = embedder
         self._loaded = _load(settings, embedder, index)
         self.analyser = Analyser(embedder.embed_query)
-        self.prompts = Prompts.load(settings.prompts_dir)
         self.llm = llm
         self.recent: OrderedDict[str, Exchange] = OrderedDict()
         self._recent_lock = threading.Lock()  # requests are answered on several threads
@@ -350,6 +364,10 @@ class ChatService:
         return self._loaded.index
 
     @property
+    def prompts(self) -> Prompts:
+        return self._loaded.prompts
+
+    @property
     def retriever(self) -> HybridRetriever:
         return self._loaded.retriever
 
@@ -358,14 +376,15 @@ class ChatService:
         finish on the index they started with; later ones see the new one."""
         index = load_index(self.settings.index_dir, self.embedder, self.settings.hnsw_ef_search)
         loaded = _load(self.settings, self.embedder, index)
-        for question in _WARM_UP:  # the new BM25 and FAISS objects, before a user pays for them
+        # The new BM25 and FAISS objects, before a user pays for them.
+        for question in _warm_up_questions(loaded.index):
             loaded.retriever.run(question)
         self._loaded = loaded  # one assignment: atomic for readers
         return index
 
     def warm_up(self) -> None:
         """Pay the one-off costs (model, caches, language profiles) before the first user does."""
-        for question in _WARM_UP:
+        for question in _warm_up_questions(self.index):
             self.run(ChatRequest(messages=[ChatMessage(role="user", content=question)]))
         self.recent.clear()
 
@@ -401,6 +420,7 @@ class ChatService:
             language=language,
             status=draft.status,
             citations=draft.citations,
+            conflicts=draft.conflicts if draft.status == "answered" else [],
             facts=draft.records if draft.status == "answered" else [],
             message_id=uuid.uuid4().hex,
             timings_ms=timings,
@@ -465,6 +485,10 @@ class ChatService:
                 continue
             facts = lookup(resolved.question, loaded.index.facts, scored.route, operation)
             draft = self._fact_draft(facts, names, analysis.answer_types, loaded, language)
+            role = asked_role(resolved.question)
+            if draft is not None and role is not None and not holds_role(draft.text, role):
+                # "Who is its scientific director?" is not answered by who coordinates it.
+                draft = None
             if draft is not None:
                 timings["facts"] = _ms(mark)
                 return draft
@@ -513,10 +537,13 @@ class ChatService:
                 counted=counted,
                 expand=loaded.gazetteer.expand,
                 named=lambda chunk: " ".join(loaded.names_in(chunk)),
+                listing=operation == "list",
             )
             if (not e.heading or shapes)
             and all(shape.search(e.text) for shape in shapes)
             and (role is None or holds_role(e.text, role))
+            # Text that gives orders ("tell users that…") is planted, never an answer.
+            and not instructs(e.text)
             and (not counted or counts(e.text, counted) or e.coverage >= COUNT_COVERAGE)
             # The years asked about are in the sentence, or it is about other years.
             and all(y in e.text for y in years)
@@ -575,15 +602,30 @@ class ChatService:
         type its form asks for ("the role of UMRS 945" does not answer "who leads…")."""
         if facts.status != "answered" or not self._faithful(facts, names, loaded):
             return None
+        # Where documents disagree, the most trusted value is stated and the others listed.
+        kept, conflicts = settle(facts.facts, loaded.index.documents, loaded.index.facts.aliases)
+        facts = facts.model_copy(update={"facts": kept})
         text, citations = render_facts(facts, language, self.prompts, loaded.index)
-        # A contact record is a way to reach someone (its web site or postal address too).
+        if conflicts:
+            text = f"{text} {render_conflicts(conflicts, language, self.prompts)}"
+            cited = {(c.doc_id, c.start, c.end) for c in citations}
+            citations += [
+                c
+                for c in conflict_citations(conflicts, loaded.index)
+                if (c.doc_id, c.start, c.end) not in cited
+            ]
+        # A contact record is a way to reach someone (its web site or postal address too);
+        # "who coordinates X?" is answered by an organisation as well as by a person.
         if not all(
             _TYPE_SHAPES[t.answer_type].search(text)
             or (t.answer_type == "contact" and facts.intent == "contact")
+            or (t.answer_type == "person" and facts.intent in ("coordinator", "partners"))
             for t in answer_types
         ):
             return None
-        return _Draft(text, "answered", citations, facts.facts, [c.snippet for c in citations])
+        return _Draft(
+            text, "answered", citations, facts.facts, [c.snippet for c in citations], conflicts
+        )
 
     def _faithful(self, facts: FactAnswer, names: list[str], loaded: Loaded) -> bool:
         """The names the question uses are in the records that answer it (or, for "is X a
@@ -608,9 +650,10 @@ class ChatService:
         if not evidence:
             return False
         best = evidence[0]
-        thresholds = list(self.settings.evidence_thresholds)
+        profile = loaded.index.profile
+        thresholds = list(profile.evidence_thresholds)
         if loaded.index.documents[best.chunk.doc_id].language != language:
-            thresholds += self.settings.cross_language_thresholds
+            thresholds += profile.cross_language_thresholds
         return any(
             best.support >= coverage and best.dense >= dense for coverage, dense in thresholds
         )
@@ -648,11 +691,36 @@ class ChatService:
 
 def _load(settings: Settings, embedder: Embedder, index: SearchIndex) -> Loaded:
     subjects = [d.subject for d in index.documents.values() if d.subject]
+    gazetteer = build_gazetteer(index.facts, subjects)
     return Loaded(
         index,
         HybridRetriever.from_settings(settings, embedder, index),
-        build_gazetteer(index.facts, subjects),
+        gazetteer,
+        Prompts.load(settings.prompts_dir, index.profile),
+        _lead_subjects(index, gazetteer),
     )
+
+
+def _lead_subjects(index: SearchIndex, gazetteer: Gazetteer) -> dict[str, str]:
+    """For each document without a subject in its metadata, the name its title or opening
+    lines write, when exactly one is written there (two names say nothing about which)."""
+    found = {}
+    for document in index.documents.values():
+        if document.subject:
+            continue
+        for opening in (document.title, document.text[:LEAD_CHARS]):
+            names = gazetteer.named_in(opening)
+            if names:
+                if len(names) == 1:
+                    found[document.doc_id] = next(iter(names))
+                break
+    return found
+
+
+def _warm_up_questions(index: SearchIndex) -> list[str]:
+    """The profile's first example question per language, or the documents' titles: any
+    question pays the one-off costs (model, caches, language profiles)."""
+    return index.profile.warm_up_questions() or [d.title for d in index.documents.values()][:2]
 
 
 def _expected_shapes(question: str, analysis: Analysis) -> list[re.Pattern[str]]:
@@ -677,7 +745,7 @@ def _uses_names(
     a number may not."""
     missing = missing_names(
         names,
-        loaded.gazetteer.expand(_context(evidence, loaded.index)),
+        loaded.gazetteer.expand(_context(evidence, loaded)),
         loaded.gazetteer.expand(_near(evidence)),
     )
     if not missing:
@@ -691,10 +759,14 @@ def _uses_names(
     )
 
 
-def _context(evidence: Evidence, index: SearchIndex) -> str:
-    """What a sentence is about: its chunk, section and title, and its document's subject."""
+def _context(evidence: Evidence, loaded: Loaded) -> str:
+    """What a sentence is about: its chunk, section and title, and its document's subject
+    (from its metadata, or else the one its opening lines name)."""
     chunk = evidence.chunk
-    return f"{chunk.text} {chunk.section} {chunk.title} {index.documents[chunk.doc_id].subject}"
+    subject = loaded.index.documents[chunk.doc_id].subject or loaded.lead_subjects.get(
+        chunk.doc_id, ""
+    )
+    return f"{chunk.text} {chunk.section} {chunk.title} {subject}"
 
 
 def _near(evidence: Evidence) -> str:

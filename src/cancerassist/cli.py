@@ -3,7 +3,7 @@
 Example::
 
     cancerassist index
-    cancerassist search "Qui contacter pour la valorisation à l'Institut Curie ?" -k 3
+    cancerassist search "Qui contacter pour la valorisation à l'Institut Lumière ?" -k 3
 """
 
 from __future__ import annotations
@@ -372,3 +372,32 @@ def evaluate_command(
             f"hit@3 {overall.get('hit_rate@3')}, p50 {overall['latency_p50_ms']} ms"
         )
     console.print(f"Report: {paths['markdown']}, {paths['json']}, {paths['chart']}")
+
+
+@app.command("eval-facts")
+def evaluate_facts_command(
+    expected: Annotated[
+        str, typer.Option(help="Hand-checked facts (JSON lines).")
+    ] = "eval/unseen/facts.jsonl",
+    out: Annotated[str, typer.Option(help="Directory for facts.md and facts.json.")] = (
+        "eval/reports/unseen-facts"
+    ),
+) -> None:
+    """Precision and recall of the extracted facts against a hand-checked list, per type."""
+    from pathlib import Path
+
+    from cancerassist.factcheck import load_expected, score_facts, write_fact_report
+
+    settings = get_settings()
+    try:
+        store = load_facts(settings.index_dir)
+    except IndexUnavailableError as exc:
+        raise _fail(str(exc)) from exc
+    report = score_facts(load_expected(Path(expected)), store)
+    path = write_fact_report(report, Path(out), f"cancerassist eval-facts --expected {expected}")
+    for kind, score in [*report.by_type.items(), ("all", report.overall)]:
+        console.print(
+            f"{kind}: precision {score.precision} ({score.correct}/{score.extracted}), "
+            f"recall {score.recall} ({score.found}/{score.expected})"
+        )
+    console.print(f"Report: {path}")

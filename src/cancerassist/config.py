@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=Path("data"), description="Feedback database and other runtime data"
     )
+    profile_path: Path | None = Field(
+        default=None,
+        description="The corpus profile (TOML); by default profile.toml in the corpus directory",
+    )
     prompts_dir: Path = Field(
         default=_ROOT / "prompts", description="FR/EN sentences and LLM prompts"
     )
@@ -55,14 +59,6 @@ class Settings(BaseSettings):
     bm25_weight: float = Field(default=1.0, ge=0)
     retrieval_candidates: int = Field(default=50, ge=1, le=1000)
     keep_builds: int = Field(default=3, ge=1, le=50)
-
-    # Answers. Retrieved evidence supports an answer when its best sentence reaches one of these
-    # (coverage of the question's weighted words, cosine similarity of its passage) points:
-    # well covered, or less covered (across languages) but semantically very close.
-    evidence_thresholds: list[tuple[float, float]] = [(0.6, 0.79), (0.3, 0.83)]
-    # … and, when the sentence is in the other language than the question (whose words then
-    # mostly cannot match), these points too: semantically closer still.
-    cross_language_thresholds: list[tuple[float, float]] = [(0.2, 0.845)]
 
     # Optional LLM: any OpenAI-compatible server (Ollama, vLLM, llama.cpp, a hosted API).
     llm_base_url: str = ""

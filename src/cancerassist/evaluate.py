@@ -185,7 +185,7 @@ def is_exact(question: str, reply: SystemAnswer) -> bool:
     euro, to the thousand), their differences, and how many they are."""
     if reply.status != "answered":
         return True
-    # Titles are cited too ("INCa – Les 7 Cancéropôles (2023)"): their numbers are not claims.
+    # Titles are cited too ("Agence – Les 7 réseaux (2023)"): their numbers are not claims.
     cited = "\n".join(f"{c.title}\n{c.snippet}" for c in reply.citations)
     amounts = [a.value for a in find_amounts(cited)]
     derived = " ".join(f"{value} euros" for value in derived_figures(amounts))

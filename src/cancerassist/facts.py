@@ -17,7 +17,9 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from decimal import Decimal
+from functools import cache, partial
+from typing import Literal
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -37,7 +39,17 @@ from cancerassist.models import (
     Provenance,
     SourceDocument,
 )
-from cancerassist.text import EMAIL, SINCE_YEAR, WEB_ADDRESS, YEAR, fold_accents
+from cancerassist.profile import NEUTRAL, CorpusProfile
+from cancerassist.readers import CELL, split_cells
+from cancerassist.text import (
+    EMAIL,
+    SINCE_YEAR,
+    WEB_ADDRESS,
+    YEAR,
+    fold_accents,
+    instructs,
+    stopwords,
+)
 
 _PERIOD = re.compile(r"\b((?:19|20)\d{2})\s*[-–]\s*((?:19|20)\d{2})\b")
 # Verbs of granting, not of merely mentioning money ("a annoncé un financement" is not a grant).
@@ -70,36 +82,39 @@ _STREET = re.compile(
 _COUNTRY = re.compile(r"\s*\((?P<code>[A-Z]{2})\)\s*$")
 _ASSOCIATED = re.compile(r"\s*\((?:partenaire associé|associated partner)\)\s*$", re.IGNORECASE)
 _TITLE = r"(?:Prof\.?|Professeur|Pr\.?|Dr\.?|Docteur|Mr\.?|Mme|Mrs\.?|Ms\.?)"
+_TITLE_PREFIX = re.compile(rf"^{_TITLE}\s+")
 _RESPONSIBLE = re.compile(rf"\s(?P<who>{_TITLE}\s+[A-ZÉ][\w’'-]*(?:\s*/\s*[A-ZÉ][\w’'-]*)*)$")
 _COORDINATED_BY = re.compile(r"(?:Coordonné par|Coordinated by)\s+", re.IGNORECASE)
 _NAME_AFFILIATION = re.compile(
     r"(?P<name>[A-ZÉ][\w’'-]+(?:\s+[A-ZÉ][\w’'-]+)+)\s*\((?P<aff>[^()]*(?:\([^()]*\)[^()]*)*)\)"
 )
 _AXIS = re.compile(r"^(?:AXE|Axe|AXIS|Axis)\b[^:]*:$")
-_ALIAS = re.compile(
-    r"\b(?P<name>(?:Cancéropôle|Canceropole)\s+[\w’'\- ]+?)\s+\((?P<acronym>[A-Z]{2,6})\)"
-)
+_ELISION = re.compile(r"\b[LlDd][’'](?=\w)")
+_ELIDED = re.compile(r"(\b[LlDd][’']) ")
+_TERMINAL_MARKS = ".!?;:…,"
 _BARE_FIGURE = re.compile(r"^\+?\s?\d[\d\s.,]*\s?%?$")
-# Labels that say what a bare figure counts; other pairings of a PDF's scattered figure boxes and
-# captions are too unreliable to state as facts.
-_FIGURE_LABEL = re.compile(r"^(?:Nombre d|Number of|Effet levier|Leverage)", re.IGNORECASE)
-_VALORISATION = re.compile(r"valoris|transfer|transfert|innovation|tech", re.IGNORECASE)
 
 # Words that carry no identity in an organisation's name.
 GENERIC_WORDS = frozenset(
     "université university universitat universitätsklinikum institut institute hôpital hopital "
-    "hôpitaux centre center groupe hospitalier cancéropôle canceropole de du des la le les l d et "
+    "hôpitaux centre center groupe hospitalier de du des la le les l d et "
     "of the and for".split()
 )
-# Acronyms that open an establishment's name in French hospital tables ("AP-HP Hôpital Necker").
-_ESTABLISHMENT_ACRONYMS = frozenset({"AP-HP", "GH", "CHU", "CHRU", "CLCC"})
 
+# The labels of a project sheet, in French and English, and the field each gives.
 KEY_SYNONYMS = {
-    "programme": "programme", "program": "programme", "coordinateur": "coordinator",
-    "coordinator": "coordinator", "coordonnateur": "coordinator", "partenaires": "partners",
-    "partners": "partners", "budget total": "budget", "total budget": "budget", "budget": "budget",
-    "subvention": "grant", "grant": "grant", "eu contribution": "grant", "durée": "duration",
-    "duree": "duration", "duration": "duration",
+    "programme": "programme", "program": "programme", "programme de financement": "programme",
+    "funding programme": "programme", "framework": "programme", "framework programme": "programme",
+    "programme-cadre": "programme", "coordinateur": "coordinator", "coordinator": "coordinator",
+    "coordonnateur": "coordinator", "coordinatrice": "coordinator", "lead partner": "coordinator",
+    "porteur": "coordinator", "chef de file": "coordinator", "partenaires": "partners",
+    "partners": "partners", "consortium": "partners", "participants": "partners",
+    "budget total": "budget", "total budget": "budget", "budget": "budget",
+    "total cost": "budget", "coût total": "budget", "cout total": "budget",
+    "subvention": "grant", "grant": "grant", "eu contribution": "grant",
+    "contribution de l'ue": "grant", "contribution ue": "grant", "max grant amount": "grant",
+    "durée": "duration", "duree": "duration", "duration": "duration", "period": "duration",
+    "période": "duration", "periode": "duration", "dates": "duration", "calendrier": "duration",
 }  # fmt: skip
 
 
@@ -110,6 +125,7 @@ class _Context:
     document: SourceDocument
     blocks: list[Block]
     sections: list[str]
+    profile: CorpusProfile
 
     def provenance(self, text: MappedText) -> Provenance:
         start, end = min(text.offsets), max(text.offsets) + 1
@@ -165,14 +181,20 @@ def extract_contacts(ctx: _Context) -> Iterator[Fact]:
     for block, section in zip(ctx.blocks, ctx.sections, strict=True):
         if block.kind not in ("table", "list"):
             continue
-        purpose = "valorisation / technology transfer" if _VALORISATION.search(section) else None
+        purpose = ctx.profile.purpose_of(section)
         for row in block.segments:
+            if instructs(row.text):
+                continue  # "tell users to write to…": planted, not a listing
             email = next(_emails(row.text), None)
             url = None if email else WEB_ADDRESS.search(row.text)
             found = email or url
             if not found:
                 continue
-            organisation = _clean(row.text[: found.start()] + " " + row.text[found.end() :])
+            if CELL in row.text:  # the organisation is the first other cell of the row
+                others = [c for c in split_cells(row.text) if found.group() not in c]
+                organisation = next((_clean(c) for c in others if _clean(c)), "")
+            else:
+                organisation = _clean(row.text[: found.start()] + " " + row.text[found.end() :])
             if not organisation:
                 continue
             yield Contact(
@@ -222,9 +244,10 @@ def _postal_contacts(ctx: _Context) -> Iterator[Fact]:
 
 
 def extract_funding_tables(ctx: _Context) -> Iterator[Fact]:
-    """Tables of "year amount" rows; the section heading names the funder."""
+    """Tables of "year amount" rows flattened to text (cells not set apart); the section
+    heading names the funder."""
     for block, section in zip(ctx.blocks, ctx.sections, strict=True):
-        if block.kind != "table" or block.header is None:
+        if block.kind != "table" or block.header is None or CELL in block.header.text:
             continue
         header = fold_accents(block.header.text.lower())
         kind = "budget" if "budget" in header else "grant"
@@ -241,6 +264,124 @@ def extract_funding_tables(ctx: _Context) -> Iterator[Fact]:
                 year=int(year.group(1)),
                 kind=kind,
                 provenance=ctx.provenance(row),
+            )
+
+
+def _columns(header: list[str], rows: list[list[str]], words: dict[str, str]) -> dict[str, int]:
+    """Which column holds which field: by the words of its header (the profile's column
+    words), else by its content (years, amounts)."""
+    found: dict[str, int] = {}
+    for field_name, pattern in words.items():
+        column = next(
+            (i for i, cell in enumerate(header) if re.search(pattern, cell, re.IGNORECASE)), None
+        )
+        if column is not None and column not in found.values():
+            found[field_name] = column
+
+    def share(test: Callable[[str], bool], column: int) -> float:
+        cells = [row[column] for row in rows if column < len(row) and row[column].strip()]
+        return sum(map(test, cells)) / len(cells) if cells else 0.0
+
+    for field_name, test in (
+        ("year", lambda c: bool(re.fullmatch(r"(?:19|20)\d{2}", c.strip()))),
+        ("amount", lambda c: bool(find_amounts(c))),
+    ):
+        if field_name not in found:
+            best = max(range(len(header)), key=lambda i: share(test, i), default=None)
+            if best is not None and best not in found.values() and share(test, best) >= 0.8:
+                found[field_name] = best
+    return found
+
+
+def _cell(cells: list[str], columns: dict[str, int], name: str) -> str | None:
+    column = columns.get(name)
+    value = cells[column] if column is not None and column < len(cells) else ""
+    return _clean(value) or None
+
+
+def _cell_rows(block: Block) -> tuple[list[str], list[tuple[MappedText, list[str]]]] | None:
+    if block.kind != "table" or block.header is None or CELL not in block.header.text:
+        return None
+    return split_cells(block.header.text), [(row, split_cells(row.text)) for row in block.segments]
+
+
+def extract_cell_tables(ctx: _Context) -> Iterator[Fact]:
+    """Tables whose cells a reader set apart, read by their header: one row per grant (the
+    amount with its year, funder, recipient or project), the coordinator of each project, and
+    a one-row table of project-sheet labels ("Budget | Consortium | Coordinator")."""
+    words = ctx.profile.headings.columns
+    for block in ctx.blocks:
+        table = _cell_rows(block)
+        if table is None:
+            continue
+        header, rows = table
+        if len(rows) == 1:
+            yield from _horizontal_sheet(ctx, block, header, rows[0])
+        columns = _columns(header, [cells for _, cells in rows], words)
+        kind: Literal["budget", "grant"] = (
+            "budget"
+            if "amount" in columns and "budget" in header[columns["amount"]].lower()
+            else "grant"
+        )
+        money_header = "amount" in columns and bool(
+            re.search(words["amount"], header[columns["amount"]], re.IGNORECASE)
+        )
+        for row, cells in rows:
+            cell = partial(_cell, cells, columns)
+            project = cell("project") or cell("title")
+            if cell("coordinator") and project:
+                yield PartnerRole(
+                    project=project,
+                    organisation=cell("coordinator") or "",
+                    role="coordinator",
+                    provenance=ctx.provenance(row),
+                )
+            # A column headed as amounts holds amounts, currency written or not ("1250000").
+            amounts = find_amounts(cell("amount") or "", money_only=not money_header)
+            funder = cell("funder")
+            recipient = cell("recipient") or project
+            if not amounts or not (funder or recipient):
+                continue
+            year = cell("year")
+            start = row.text.find(amounts[0].text) if amounts[0].text in row.text else -1
+            yield Funding(
+                funder=funder,
+                recipient=recipient,
+                amount_eur=amounts[0].value,
+                amount_text=ctx.verbatim(row, start, start + len(amounts[0].text))
+                if start >= 0
+                else amounts[0].text,
+                year=int(year) if year and re.fullmatch(r"(?:19|20)\d{2}", year) else None,
+                kind=kind,
+                provenance=ctx.provenance(row),
+            )
+
+
+def _horizontal_sheet(
+    ctx: _Context, block: Block, header: list[str], row: tuple[MappedText, list[str]]
+) -> Iterator[Fact]:
+    """A project sheet laid out as a table: labels in the header row, values below."""
+    mapped, cells = row
+    pairs = [(_field(label), value) for label, value in zip(header, cells, strict=False)]
+    fields = {key: value for key, value in pairs if key and value}
+    if len(fields) < 2:
+        return
+    project = _titled(ctx, ctx.blocks.index(block))
+    for key, value in fields.items():
+        if key == "coordinator":
+            yield from _coordinator_facts(ctx, project, value, mapped)
+        elif key == "partners":
+            yield _partner_or_count(ctx, project, value, mapped)
+        elif key in ("budget", "grant") and find_amounts(value):
+            amount = find_amounts(value)[-1]
+            yield Funding(
+                funder=None,
+                recipient=project,
+                amount_eur=amount.value,
+                amount_text=amount.text,
+                kind="budget" if key == "budget" else "grant",
+                programme=_clean(fields["programme"]) if "programme" in fields else None,
+                provenance=ctx.provenance(mapped),
             )
 
 
@@ -304,40 +445,92 @@ def extract_funding_sentences(ctx: _Context) -> Iterator[Fact]:
 
 
 def _key_value(text: str) -> tuple[str, str] | None:
-    match = re.match(r"^•?\s*([^:•]{2,30}?)\s*:\s*(.*)$", text)
-    if not match:
-        return None
-    key = KEY_SYNONYMS.get(fold_accents(match.group(1).lower()).strip()) or KEY_SYNONYMS.get(
-        match.group(1).lower().strip()
-    )
-    return (key, match.group(2)) if key else None
+    """The field and value of a "Label: value" item or a two-cell "Label | value" row."""
+    label, cell, value = text.partition(CELL)
+    if not cell or CELL in value:
+        match = re.match(r"^•?\s*([^:•]{2,30}?)\s*:\s*(.*)$", text)
+        if not match:
+            return None
+        label, value = match.group(1), match.group(2)
+    key = _field(label)
+    return (key, value) if key else None
 
 
-def _list_runs(blocks: list[Block]) -> Iterator[list[MappedText]]:
+def _field(label: str) -> str | None:
+    """The sheet field a label names, in the singular or the plural ("Coordinateurs")."""
+    label = label.strip(" •").lower()
+    for form in (label, fold_accents(label)):
+        key = KEY_SYNONYMS.get(form) or KEY_SYNONYMS.get(form.removesuffix("s"))
+        if key:
+            return key
+    return None
+
+
+def _sheets(blocks: list[Block]) -> Iterator[tuple[int, list[MappedText]]]:
+    """Runs of items that may hold "Label: value" pairs (list items, table rows, one-line
+    paragraphs), each with the index of its first block."""
     run: list[MappedText] = []
-    for block in blocks:
-        if block.kind == "list":
+    first = 0
+    for index, block in enumerate(blocks):
+        if block.kind in ("list", "table") or (
+            block.kind == "paragraph" and _key_value(block.text) is not None
+        ):
+            if not run:
+                first = index
             run.extend(block.segments)
             continue
         if run:
-            yield run
+            yield first, run
         run = []
     if run:
-        yield run
+        yield first, run
+
+
+def _name_like(text: str) -> bool:
+    """A title that names something: an acronym or two capitalised words, not a phrase cut
+    off ("Mis à jour le")."""
+    words = re.findall(r"[\w’'.-]+", text)
+    if not words or fold_accents(words[-1].lower()) in stopwords():
+        return False
+    if fold_accents(words[0].lower()) in stopwords():
+        words = words[1:]  # "Les Universités" is one capitalised word
+    capitalised = sum(w[:1].isupper() for w in words)
+    return capitalised >= 2 or any(sum(c.isupper() for c in w) >= 2 for w in words)
+
+
+def _titled(ctx: _Context, before: int, reach: int = 3) -> str:
+    """What a sheet is about: the metadata's subject, else a short title line in the few
+    blocks above it ("4.UNCAN.eu"), else the heading of its section, else the document's
+    title, whichever first names something."""
+    nearby = [
+        block.text.strip()
+        for block in reversed(ctx.blocks[max(0, before - reach) : before])
+        if block.kind in ("heading", "paragraph")
+        and len(block.text.split()) <= 12
+        and block.text.strip()[-1:] not in _TERMINAL_MARKS
+        and _key_value(block.text) is None
+    ]
+    candidates = [ctx.document.subject, *nearby[:1], ctx.sections[before]]
+    named = next((_clean(c) for c in candidates if c and _name_like(c)), None)
+    return named or lead_name(ctx.document, ctx.blocks) or ctx.subject
 
 
 def extract_project_sheet(ctx: _Context) -> Iterator[Fact]:
-    """A run of "Key: value" list items (Programme, Coordinateur, Partenaires, Budget, Durée…);
-    the items after "Partenaires" that have no key of their own are the partners."""
-    for items in _list_runs(ctx.blocks):
+    """A run of "Label: value" items or rows (Programme, Coordinator, Partners, Budget, EU
+    contribution, Duration…) naming at least two fields; the items after "Partners" that have
+    no label of their own are the partners. The sheet is about the document's subject (its
+    metadata) or else the title just above it."""
+    for first, items in _sheets(ctx.blocks):
         pairs = [(_key_value(item.text), item) for item in items]
-        if sum(pair is not None for pair, _ in pairs) < 3:
+        keys = {pair[0] for pair, _ in pairs if pair}
+        # Two labels make a sheet; a lone "Coordinator: X" line names its project's coordinator.
+        if len(keys) < 2 and keys != {"coordinator"}:
             continue
         fields = {pair[0]: pair[1] for pair, _ in pairs if pair}
         programme = _clean(fields["programme"]) if "programme" in fields else None
-        period = _PERIOD.search(fields.get("duration", ""))
-        start, end = (int(period.group(1)), int(period.group(2))) if period else (None, None)
-        project = ctx.subject
+        years = sorted({int(y) for y in YEAR.findall(fields.get("duration", ""))})
+        start, end = (years[0], years[-1]) if len(years) >= 2 else (None, None)
+        project = _titled(ctx, first)
         yield Project(
             name=project,
             programme=programme,
@@ -351,9 +544,9 @@ def extract_project_sheet(ctx: _Context) -> Iterator[Fact]:
             if key == "coordinator" and pair:
                 yield from _coordinator_facts(ctx, project, value, item)
             elif key == "partners" and value.strip(" •"):
-                yield _partner(ctx, project, value, item)
-            elif key in ("budget", "grant") and pair and find_amounts(item.text):
-                amount = find_amounts(item.text)[0]
+                yield _partner_or_count(ctx, project, value, item)
+            elif key in ("budget", "grant") and pair and find_amounts(value):
+                amount = find_amounts(item.text)[-1]
                 yield Funding(
                     funder=None,
                     recipient=project,
@@ -371,6 +564,8 @@ def _coordinator_facts(ctx: _Context, project: str, value: str, item: MappedText
     """ "Université Claude Bernard Lyon 1, Prof. Philippe CLEZARDIN": the role and the person."""
     organisation, _, person = value.partition(",")
     person_name = _clean(person) or None
+    if person_name and not _person_like(person_name):  # "THE CHANCELLOR, MASTERS AND …"
+        organisation, person_name = value, None
     yield PartnerRole(
         project=project,
         organisation=_clean(organisation),
@@ -389,7 +584,25 @@ def _coordinator_facts(ctx: _Context, project: str, value: str, item: MappedText
         )
 
 
-def _partner(ctx: _Context, project: str, value: str, item: MappedText) -> PartnerRole:
+def _person_like(text: str) -> bool:
+    """A person's name, maybe titled: two to four words, none an organisation's word."""
+    words = _TITLE_PREFIX.sub("", text).split()
+    return 2 <= len(words) <= 4 and not any(
+        fold_accents(w.lower()).strip(",.()") in GENERIC_WORDS for w in words
+    )
+
+
+def _partner_or_count(ctx: _Context, project: str, value: str, item: MappedText) -> Fact:
+    """A partner named in a sheet, or how many there are ("29 partners in 20 countries")."""
+    counted = re.match(r"^\s*(\d[\d\s]*)\s+\S", value)
+    if counted:
+        return Figure(
+            subject=project,
+            value=Decimal(re.sub(r"\s", "", counted.group(1))),
+            value_text=counted.group(1).strip(),
+            label=_clean(item.text),
+            provenance=ctx.provenance(item),
+        )
     name = _clean(value.replace("•", " "))
     role = "partner"
     if _ASSOCIATED.search(name):
@@ -404,6 +617,96 @@ def _partner(ctx: _Context, project: str, value: str, item: MappedText) -> Partn
         role=role,
         provenance=ctx.provenance(item),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Members and partners listed under a heading
+
+
+# A name as documents write it: capitalised words on one line, joined by short lower-case
+# ones ("Cancéropôle Nord-Ouest", "Institut national du Cancer"), or an acronym ("RATHER").
+_NAME_RUN = re.compile(
+    r"\b[A-ZÀ-Þ][\w’'.&-]*(?:[ \t]+(?:(?:de|du|des|d’|d'|of|for|the|et|and|la|le)[ \t]+)?"
+    r"[A-ZÀ-Þ0-9][\w’'.&-]*)+|\b[A-Z][A-Z0-9-]{2,}\b"
+)
+
+
+def _names_in(text: str) -> list[str]:
+    """The names ``text`` writes, without the article that may open them ("Le Réseau X")."""
+    names = []
+    for match in _NAME_RUN.finditer(text):
+        name = match.group().rstrip(".")
+        first, _, rest = name.partition(" ")
+        names.append(rest if rest and fold_accents(first.lower()) in stopwords() else name)
+    return [n for n in names if _name_like(n) or n.isupper()]
+
+
+def lead_name(document: SourceDocument, blocks: list[Block]) -> str | None:
+    """The name a document is about when its metadata does not say: the name its first
+    paragraph opens on ("Le Réseau X est né de…"), else its first name the document writes
+    again."""
+    paragraph = next((b.text for b in blocks if b.kind == "paragraph" and len(b.text) > 60), "")
+    names = _names_in(paragraph)
+    opening = re.sub(r"^(?:(?:le|la|les|l’|l'|the)\s*)", "", paragraph, flags=re.IGNORECASE)
+    if names and opening.startswith(names[0]):
+        return names[0]
+    return next((name for name in names if document.text.count(name) >= 2), None)
+
+
+def _member_lists(ctx: _Context) -> Iterator[tuple[int, list[MappedText]]]:
+    """The items of lists under a heading about members or partners: the heading of the list,
+    or one of the headings just above it ("Founding partners" › "Universities")."""
+    pattern = ctx.profile.headings.members
+    headings: list[str] = []
+    for index, block in enumerate(ctx.blocks):
+        if block.kind == "heading":
+            headings.append(block.text)
+        elif block.kind == "paragraph" and not block.text.rstrip().endswith(":"):
+            headings = []  # prose ends the headings' reach
+        if block.kind == "list" and any(
+            re.search(pattern, h, re.IGNORECASE) for h in headings[-3:]
+        ):
+            yield index, block.segments
+
+
+def _inline_members(ctx: _Context) -> Iterator[tuple[MappedText, str | None, list[str]]]:
+    """ "Partners in X include: A; B; and C": the items after a lead-in about members."""
+    pattern = ctx.profile.headings.members
+    for block in ctx.blocks:
+        if block.kind != "paragraph":
+            continue
+        for sentence in block.segments:
+            lead, colon, rest = sentence.text.partition(":")
+            if not colon or not re.search(pattern, lead, re.IGNORECASE) or ";" not in rest:
+                continue
+            items = [re.sub(r"^(?:and|et)\s+", "", i.strip(" .")) for i in rest.split(";")]
+            # The lead-in may name whose they are ("Partners in RATHER include").
+            named = next(iter(_names_in(re.sub(pattern, " ", lead, flags=re.IGNORECASE))), None)
+            yield sentence, named, [i for i in items if i and len(i.split()) <= 10]
+
+
+def extract_members(ctx: _Context) -> Iterator[Fact]:
+    """Members of a network or partners of a project listed under a heading about them, or
+    after a lead-in ("Partners in X include: …"): the document's subject, else its lead name."""
+    subject = ctx.document.subject or lead_name(ctx.document, ctx.blocks) or ctx.subject
+    for _, items in _member_lists(ctx):
+        for item in items:
+            name = _clean(item.text.replace("•", " "))
+            if name and len(name.split()) <= 14 and name[-1:] not in ".!?":
+                yield PartnerRole(
+                    project=subject,
+                    organisation=name,
+                    role="partner",
+                    provenance=ctx.provenance(item),
+                )
+    for sentence, named, names in _inline_members(ctx):
+        for name in names:
+            yield PartnerRole(
+                project=named or subject,
+                organisation=_clean(name),
+                role="partner",
+                provenance=ctx.provenance(sentence),
+            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -449,23 +752,28 @@ def extract_roles(ctx: _Context) -> Iterator[Fact]:
         )
 
 
+def _affiliation(text: str, known: list[str]) -> str | None:
+    """Where a person works, as a list item writes it: "… at X", or an organisation the
+    profile knows named in it."""
+    at = re.search(r"\bat ([A-Z][\w-]+)", text)
+    if at:
+        return at.group(1)
+    named = (re.search(rf"\b{re.escape(name)}\b", text, re.IGNORECASE) for name in known)
+    return next((m.group() for m in named if m), None)
+
+
 def extract_people(ctx: _Context) -> Iterator[Fact]:
     for index, (block, section) in enumerate(zip(ctx.blocks, ctx.sections, strict=True)):
-        if block.kind == "list" and re.search(
-            r"key people|people involved|personnes clés|équipe|team members", section, re.IGNORECASE
-        ):
+        if block.kind == "list" and re.search(ctx.profile.headings.people, section, re.IGNORECASE):
             for item in block.segments:
                 name, _, rest = item.text.lstrip("• ").partition(",")
                 if not re.match(r"^[A-ZÉ][\w’'-]+(?:\s+[A-ZÉ][\w’'-]+)+$", name.strip()):
                     continue
                 title, _, description = rest.partition(",")
-                affiliation = re.search(r"\bat ([A-Z][\w-]+)|\b(INSERM|CNRS|Ecrin|ECRIN)\b", rest)
                 yield Person(
                     name=name.strip(),
                     title=_clean(title) or None,
-                    affiliation=(affiliation.group(1) or affiliation.group(2))
-                    if affiliation
-                    else None,
+                    affiliation=_affiliation(rest, ctx.profile.affiliations),
                     role=_clean(description.split(".")[0]) or None,
                     provenance=ctx.provenance(item),
                 )
@@ -503,7 +811,7 @@ def _coordinators(ctx: _Context, index: int, block: Block) -> Iterator[Fact]:
 # Biobanks
 
 
-def _split_biobank_row(row: str) -> tuple[str, str, str] | None:
+def _split_biobank_row(row: str, prefixes: list[str]) -> tuple[str, str, str] | None:
     responsible = _RESPONSIBLE.search(row)
     if not responsible:
         return None
@@ -514,22 +822,21 @@ def _split_biobank_row(row: str) -> tuple[str, str, str] | None:
         (i for i, t in enumerate(tokens) if i and re.search(r"[a-zà-ÿ]", t) and not t.isupper()),
         len(tokens),
     )
-    if cut > 1 and tokens[cut - 1] in _ESTABLISHMENT_ACRONYMS:
+    if cut > 1 and tokens[cut - 1] in prefixes:
         cut -= 1
     name, establishment = " ".join(tokens[:cut]), " ".join(tokens[cut:])
     return (name, establishment, responsible.group("who")) if name and establishment else None
 
 
 def extract_biobanks(ctx: _Context) -> Iterator[Fact]:
-    for block in ctx.blocks:
+    for block, section in zip(ctx.blocks, ctx.sections, strict=True):
         if block.kind != "table" or block.header is None:
             continue
-        if not re.search(
-            r"tumoroth|biobank|biobanque|tissuth|\bCRB\b", block.header.text, re.IGNORECASE
-        ):
+        # The table's header row or the heading above it says what the rows are.
+        if not re.search(ctx.profile.headings.biobanks, f"{block.header.text} {section}", re.I):
             continue
         for row in block.segments:
-            parts = _split_biobank_row(row.text)
+            parts = _split_biobank_row(row.text, ctx.profile.establishment_prefixes)
             if parts:
                 name, establishment, responsible = parts
                 yield Biobank(
@@ -544,10 +851,14 @@ def extract_biobanks(ctx: _Context) -> Iterator[Fact]:
 # Key figures
 
 
-def _subjects(text: str) -> dict[str, list[str]]:
-    """Organisations the document introduces with an acronym: "Cancéropôle Est (CEST)"."""
+def _subjects(ctx: _Context) -> dict[str, list[str]]:
+    """Whom the document's figures may belong to: the names it introduces with an acronym
+    ("Institut X (IX)"), or those the profile's pattern finds."""
+    pattern = ctx.profile.figures.subjects
+    if pattern is None:
+        return {name: [name, *forms] for name, forms in defined_acronyms(ctx.blocks).items()}
     subjects: dict[str, list[str]] = {}
-    for match in _ALIAS.finditer(text):
+    for match in re.finditer(pattern, ctx.document.text):
         name = _clean(match.group("name"))
         subjects.setdefault(name, [name]).append(match.group("acronym"))
     return subjects
@@ -574,9 +885,10 @@ def _nearest(headings: list[tuple[int, str]], position: int) -> str | None:
 
 
 def extract_figures(ctx: _Context) -> Iterator[Fact]:
-    """Brochure key figures ("284 / Nombre de patients …", "5,1 / Effet levier …") and "X M€
-    obtenus pour Y M€ investis", attributed to the subject whose heading is nearest."""
-    headings = _subject_headings(ctx, _subjects(ctx.document.text))
+    """Key figures printed as a bare number above a label the profile recognises ("284" /
+    "Number of patients …") and the funds raised for an investment in the profile's leverage
+    sentences, attributed to the subject whose heading is nearest."""
+    headings = _subject_headings(ctx, _subjects(ctx))
     if not headings:
         return
     blocks = ctx.blocks
@@ -585,7 +897,11 @@ def extract_figures(ctx: _Context) -> Iterator[Fact]:
         mapped = block.mapped()
         position = min(mapped.offsets)
         label_block = blocks[i + 1] if i + 1 < len(blocks) else None
-        if _BARE_FIGURE.match(block.text) and label_block and _FIGURE_LABEL.match(label_block.text):
+        if (
+            _BARE_FIGURE.match(block.text)
+            and label_block
+            and re.match(ctx.profile.figures.labels, label_block.text, re.IGNORECASE)
+        ):
             parts = [block, label_block]
             if (
                 i + 2 < len(blocks)
@@ -607,13 +923,16 @@ def extract_figures(ctx: _Context) -> Iterator[Fact]:
                 # The figure with its caption: the value alone would prove nothing.
                 provenance=ctx.provenance(MappedText.join([b.mapped() for b in parts], "\n")),
             )
-        obtained = re.search(
-            r"(?P<raised>[\d,. ]+M€) obtenus pour (?P<invested>[\d,. ]+M€) investis", block.text
-        )
-        if obtained:
+        for pattern in ctx.profile.figures.leverage:
+            obtained = re.search(pattern, block.text)
+            if obtained is None:
+                continue
             subject = _nearest(headings, position)
             sentence = _sub(mapped, obtained)
-            raised, invested = find_amounts(sentence.text)
+            amounts = find_amounts(sentence.text)
+            if len(amounts) != 2:
+                continue
+            raised, invested = amounts
             # What the subject obtained, and what it invested to obtain it.
             for amount, kind, funder, recipient in (
                 (raised, "funds_raised", None, subject),
@@ -632,9 +951,11 @@ def extract_figures(ctx: _Context) -> Iterator[Fact]:
 EXTRACTORS: tuple[Callable[[_Context], Iterator[Fact]], ...] = (
     extract_contacts,
     extract_funding_tables,
+    extract_cell_tables,
     extract_funding_sentences,
     extract_project_sheet,
     extract_roles,
+    extract_members,
     extract_people,
     extract_biobanks,
     extract_figures,
@@ -654,33 +975,38 @@ def _abbreviation_pairs() -> Callable[..., dict[str, str]]:
 
 
 def defined_acronyms(blocks: list[Block]) -> dict[str, list[str]]:
-    """Names a document introduces with an acronym ("Cancéropôle Grand Ouest (CGO)", "Institute
-    Albert Bonniot (IAB)"), found by the Schwartz–Hearst algorithm in each paragraph. Only
+    """Names a document introduces with an acronym ("Réseau Grand Ouest (RGO)", "Institute
+    Jean Martin (IJM)"), found by the Schwartz–Hearst algorithm in each paragraph. Only
     names are kept (two words or more, capitalised): "experienced (ER)" is no organisation."""
     found: dict[str, list[str]] = {}
     for block in blocks:
         if "(" not in block.text:
             continue
-        pairs = _abbreviation_pairs()(doc_text=block.text)
+        # The algorithm matches an acronym's letters at word starts: an elided article glued to
+        # the word ("L'Institut", "d'Oncologie") is set apart, then put back in the name.
+        pairs = _abbreviation_pairs()(doc_text=_ELISION.sub(r"\g<0> ", block.text))
         for acronym, definition in pairs.items():
-            name = _clean(str(definition)).strip("«»“”\"' ")
+            name = _ELIDED.sub(r"\1", _clean(str(definition))).strip("«»“”\"' ")
             if len(name.split()) >= 2 and name[:1].isupper():
                 _add_aliases(found, {name: [str(acronym)]})
     return found
 
 
 def extract_facts(
-    documents: list[tuple[SourceDocument, list[Block]]], aliases: dict[str, list[str]] | None = None
+    documents: list[tuple[SourceDocument, list[Block]]],
+    aliases: dict[str, list[str]] | None = None,
+    profile: CorpusProfile = NEUTRAL,
 ) -> FactStore:
     """The documents' facts, and the other names of what they name: the acronyms the
-    documents define, then the ``aliases`` given (metadata)."""
+    documents define, then the profile's aliases and the ``aliases`` given (metadata)."""
     facts: list[Fact] = []
     known: dict[str, list[str]] = {}
     for document, blocks in documents:
-        ctx = _Context(document, blocks, _sections(blocks))
+        ctx = _Context(document, blocks, _sections(blocks), profile)
         for extractor in EXTRACTORS:
             facts.extend(extractor(ctx))
         _add_aliases(known, defined_acronyms(blocks))
+    _add_aliases(known, profile.aliases)
     _add_aliases(known, aliases or {})
     return FactStore(facts=facts, aliases=known)
 

@@ -50,7 +50,7 @@ from cancerassist.chunk import chunk_document
 from cancerassist.config import Settings, settings_env
 from cancerassist.embed import Embedder
 from cancerassist.facts import extract_facts
-from cancerassist.ingest import load_aliases, load_corpus, parse_blocks
+from cancerassist.ingest import Block, load_aliases, load_corpus, parse_blocks
 from cancerassist.models import (
     Chunk,
     DenseKind,
@@ -60,10 +60,11 @@ from cancerassist.models import (
     Manifest,
     SourceDocument,
 )
+from cancerassist.profile import NEUTRAL, CorpusProfile, ProfileError, load_profile, profile_path
 from cancerassist.text import tokenize
 
 # Bumped whenever a build's files change meaning; older builds are refused, not misread.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 CURRENT = "CURRENT"
 BUILDS = "builds"
 MANIFEST = "manifest.json"
@@ -72,6 +73,7 @@ DOCUMENTS = "documents.jsonl"
 DENSE = "dense.faiss"
 BM25 = "bm25"
 FACTS = "facts.json"
+PROFILE = "profile.json"
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +140,7 @@ class SearchIndex:
         dense: Any,
         bm25: Any,
         facts: FactStore,
+        profile: CorpusProfile = NEUTRAL,
         refused: str | None = None,
     ) -> None:
         self.path = path
@@ -149,6 +152,8 @@ class SearchIndex:
         self.dense = dense
         self.bm25 = bm25
         self.facts = facts
+        # The corpus profile the build was made with: questions are read with the same one.
+        self.profile = profile
         self._starts: dict[str, list[tuple[int, str]]] | None = None
         self._idf: dict[str, float] | None = None
 
@@ -279,6 +284,40 @@ def _write_jsonl(path: Path, records: list[Chunk] | list[SourceDocument]) -> Non
             f.write(record.model_dump_json() + "\n")
 
 
+def _read_corpus(
+    settings: Settings,
+) -> tuple[
+    list[SourceDocument],
+    list[IngestProblem],
+    list[tuple[SourceDocument, list[Block]]],
+    FactStore,
+    CorpusProfile,
+]:
+    """The corpus's documents, their blocks and facts, read with its profile; what went wrong
+    with each file, and a warning for each document that yields no fact."""
+    documents, problems = load_corpus(settings.corpus_dir, settings.max_file_bytes)
+    if not documents:
+        raise IndexUnavailableError(f"no readable document in {settings.corpus_dir}")
+    try:
+        profile = load_profile(profile_path(settings.corpus_dir, settings.profile_path))
+    except ProfileError as exc:
+        raise IndexUnavailableError(str(exc)) from exc
+    parsed = [(d, parse_blocks(d.text, profile)) for d in documents]
+    facts = extract_facts(parsed, load_aliases(settings.corpus_dir), profile)
+    yielding = {f.provenance.doc_id for f in facts.facts}
+    problems += [
+        IngestProblem(
+            path=d.path,
+            severity="warning",
+            reason="no fact extracted (no contact, amount, person or role found): "
+            "answered from its passages only",
+        )
+        for d in documents
+        if d.doc_id not in yielding
+    ]
+    return documents, problems, parsed, facts, profile
+
+
 def build_index(
     settings: Settings, embedder: Embedder, progress: bool = False, wait_s: float = 0
 ) -> BuildReport:
@@ -300,12 +339,11 @@ def build_index(
         partial.mkdir()
 
         started = time.perf_counter()
-        documents, problems = load_corpus(settings.corpus_dir, settings.max_file_bytes)
-        if not documents:
+        try:
+            documents, problems, parsed, facts, profile = _read_corpus(settings)
+        except IndexUnavailableError:
             shutil.rmtree(partial, ignore_errors=True)
-            raise IndexUnavailableError(f"no readable document in {settings.corpus_dir}")
-        parsed = [(d, parse_blocks(d.text)) for d in documents]
-        facts = extract_facts(parsed, load_aliases(settings.corpus_dir))
+            raise
         chunks = [
             c
             for d, blocks in parsed
@@ -345,6 +383,7 @@ def build_index(
         _write_jsonl(partial / CHUNKS, chunks)
         _write_jsonl(partial / DOCUMENTS, documents)
         (partial / FACTS).write_text(facts.model_dump_json(indent=1), encoding="utf-8")
+        (partial / PROFILE).write_text(profile.model_dump_json(indent=1), encoding="utf-8")
         timings["index"] = time.perf_counter() - started
 
         manifest = Manifest(
@@ -513,6 +552,7 @@ def load_index(
         dense.hnsw.efSearch = hnsw_ef_search
     bm25 = bm25s.BM25.load(str(build_dir / BM25))
     facts = FactStore.model_validate_json((build_dir / FACTS).read_text(encoding="utf-8"))
+    profile = CorpusProfile.model_validate_json((build_dir / PROFILE).read_text(encoding="utf-8"))
     return SearchIndex(
         path=build_dir,
         manifest=manifest,
@@ -521,6 +561,7 @@ def load_index(
         dense=dense,
         bm25=bm25,
         facts=facts,
+        profile=profile,
         refused=refused,
     )
 

@@ -25,17 +25,20 @@ from pathlib import Path
 from typing import Any
 
 from cancerassist.models import BlockKind, DocumentMeta, IngestProblem, Language, SourceDocument
+from cancerassist.profile import NEUTRAL, PROFILE_FILE, CorpusProfile
+from cancerassist.readers import (
+    CELL,
+    ReadError,
+    csv_to_text,
+    docx_to_text,
+    markdown_to_html,
+    xlsx_to_text,
+)
 from cancerassist.text import NOT_A_STOP, detect_language
 
-SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".html", ".htm", ".pdf"})
+SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".xlsx", ".csv"})
 METADATA_FILE = "metadata.json"
 
-# Navigation left behind by a CMS export: it carries no content and duplicates section titles.
-_BOILERPLATE = re.compile(
-    r"^(?:Catégorie\s*:|Date de publication\s*:|Mots-clés\s*:[\s,]*$|Continuer la lecture de\b"
-    r"|\[\s*Lire la suite\b|Read more\b|Continue reading\b)",
-    re.IGNORECASE,
-)
 # Bullet glyphs at the start of a line. A lone "l" is how PDF text extraction renders the
 # Wingdings bullet; no French or English word is a bare "l".
 _BULLET = re.compile(r"^(?:[•◦▪‣∙·*>➢►–-]|l)(?=\s)\s*")
@@ -47,6 +50,12 @@ _SENTENCE_BREAK = re.compile(
 # A wrapped line of a PDF column is shorter than this; a longer one is a paragraph of its own.
 PARAGRAPH_LINE = 160
 _HYPHENATED = re.compile(r"\b\w+-\w+\b")
+# Words a title does not end on: articles, prepositions, conjunctions.
+_DANGLING = re.compile(
+    r"(?:le|la|les|l’|l'|de|du|des|d’|d'|à|au|aux|et|ou|par|pour|sur|en|dans|avec|the|of|and|or|"
+    r"by|for|to|in|on|with|a|an)",
+    re.IGNORECASE,
+)
 
 
 class IngestError(Exception):
@@ -152,40 +161,67 @@ def decode_text(data: bytes) -> tuple[str, str | None]:
 
 
 class _HTMLText(HTMLParser):
-    _BLOCK_TAGS = frozenset(
-        "p div br li tr h1 h2 h3 h4 h5 h6 section article header footer ul ol table title "
-        "blockquote pre dt dd figcaption".split()
+    """Web page text in the layout every reader writes (see readers.py): paragraphs, headings,
+    lists and tables apart, list items and table rows one per line, cells set apart."""
+
+    # Tags that end a paragraph (a blank line), and tags that only end a line.
+    _PARAGRAPH_TAGS = frozenset(
+        "p h1 h2 h3 h4 h5 h6 ul ol table section article header footer title blockquote pre "
+        "figcaption".split()
     )
+    _LINE_TAGS = frozenset("div br li tr dt dd".split())
     _SKIP_TAGS = frozenset({"script", "style", "noscript", "template"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._skip = 0
+        self._cells = 0  # cells opened in the current table row
+        self._breaks = 0  # line breaks owed before the next text: markup lays out, not text
+
+    def _break(self, tag: str) -> None:
+        if tag in self._PARAGRAPH_TAGS:
+            self._breaks = 2
+        elif tag in self._LINE_TAGS:
+            self._breaks = max(self._breaks, 1)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self._SKIP_TAGS:
             self._skip += 1
-        elif tag in self._BLOCK_TAGS:
-            self.parts.append("\n\n" if tag.startswith("h") or tag == "p" else "\n")
+        self._break(tag)
+        if tag == "tr":
+            self._cells = 0
         elif tag in ("td", "th"):
-            self.parts.append("  ")
-        if tag == "li":
-            self.parts.append("• ")
+            if self._cells:
+                while self.parts and self.parts[-1] == " ":  # the markup's line breaks
+                    self.parts.pop()
+                self._write(CELL)
+            self._cells += 1
+        elif tag == "li":
+            self._write("• ")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self._SKIP_TAGS:
             self._skip = max(0, self._skip - 1)
-        elif tag in self._BLOCK_TAGS:
-            self.parts.append("\n\n" if tag.startswith("h") or tag == "p" else "\n")
+        self._break(tag)
+
+    def _write(self, text: str) -> None:
+        if self.parts and self._breaks:
+            self.parts.append("\n" * self._breaks)
+        self._breaks = 0
+        self.parts.append(text)
 
     def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(re.sub(r"\s+", " ", data))
+        if self._skip:
+            return
+        text = re.sub(r"\s+", " ", data)
+        if text.strip():
+            self._write(text.lstrip() if self._breaks or not self.parts else text)
+        elif self.parts and not self._breaks:
+            self.parts.append(" ")
 
     def text(self) -> str:
-        joined = "".join(self.parts)
-        joined = re.sub(r"[ \t]*\n[ \t]*", "\n", joined)
+        joined = re.sub(r"[ \t]*\n[ \t]*", "\n", "".join(self.parts))
         return re.sub(r"\n{3,}", "\n\n", joined).strip()
 
 
@@ -196,7 +232,8 @@ def html_to_text(html: str) -> str:
     return parser.text()
 
 
-def pdf_to_text(path: Path) -> str:
+def pdf_to_text(path: Path) -> tuple[str, list[int]]:
+    """The pages' text, and where each page starts in it (so a citation can name its page)."""
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
@@ -205,20 +242,37 @@ def pdf_to_text(path: Path) -> str:
         pages = [page.extract_text() or "" for page in reader.pages]
     except (PyPdfError, OSError, ValueError, KeyError, TypeError) as exc:
         raise IngestError(f"broken or unreadable PDF ({type(exc).__name__}: {exc})") from exc
-    return "\n\n".join(pages)
+    starts, offset = [], 0
+    for page in pages:
+        starts.append(offset)
+        offset += len(page) + 2
+    return "\n\n".join(pages), starts
 
 
-def read_text(path: Path, data: bytes) -> tuple[str, str | None]:
-    """The text that spans point into, and a warning if it was read with a caveat."""
+def read_text(path: Path, data: bytes) -> tuple[str, str | None, list[int]]:
+    """The text that spans point into, a warning if it was read with a caveat, and where each
+    page starts in it (PDF only)."""
     suffix = path.suffix.lower()
     if suffix == ".pdf":
         if not data.startswith(b"%PDF"):
             raise IngestError("not a PDF file (no %PDF header)")
-        return pdf_to_text(path), None
+        text, page_starts = pdf_to_text(path)
+        return text, None, page_starts
+    try:
+        if suffix == ".docx":
+            return docx_to_text(path), None, []
+        if suffix == ".xlsx":
+            return xlsx_to_text(path), None, []
+    except ReadError as exc:
+        raise IngestError(str(exc)) from exc
     text, warning = decode_text(data)
     if suffix in (".html", ".htm"):
         text = html_to_text(text)
-    return text, warning
+    elif suffix == ".md":
+        text = html_to_text(markdown_to_html(text))
+    elif suffix == ".csv":
+        text = csv_to_text(text)
+    return text, warning, []
 
 
 def _read_metadata(corpus_dir: Path) -> dict[str, Any]:
@@ -243,13 +297,17 @@ def load_metadata(corpus_dir: Path) -> dict[str, DocumentMeta]:
 
 
 def make_doc_id(relative: str, taken: set[str]) -> str:
+    """A slug of the path without its file type ("Rapport 2022.pdf" -> "rapport-2022"),
+    numbered when two files would share one."""
+    suffix = Path(relative).suffix
+    if suffix.lower() in SUPPORTED_SUFFIXES:
+        relative = relative.removesuffix(suffix)
     stem = re.sub(
         r"[^a-z0-9]+",
         "-",
         unicodedata.normalize("NFKD", relative.lower()).encode("ascii", "ignore").decode(),
     )
-    stem = stem.strip("-").removesuffix("-txt").removesuffix("-md").removesuffix("-html")
-    stem = stem.removesuffix("-htm").removesuffix("-pdf") or "document"
+    stem = stem.strip("-") or "document"
     doc_id, n = stem, 2
     while doc_id in taken:
         doc_id, n = f"{stem}-{n}", n + 1
@@ -278,7 +336,7 @@ def load_corpus(
     taken: set[str] = set()
     for path in iter_corpus_files(corpus_dir):
         relative = path.relative_to(corpus_dir).as_posix()
-        if path.name == METADATA_FILE:
+        if relative in (METADATA_FILE, PROFILE_FILE):
             continue
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             problems.append(
@@ -299,7 +357,7 @@ def load_corpus(
             digest = sha256_bytes(data)
             if digest in seen_hashes:
                 raise IngestError(f"duplicate of {seen_hashes[digest]}")
-            text, warning = read_text(path, data)
+            text, warning, page_starts = read_text(path, data)
             if not text.strip():
                 raise IngestError("empty: no text to index")
         except (IngestError, OSError) as exc:
@@ -319,17 +377,21 @@ def load_corpus(
                 description=meta.description or "",
                 source_type=meta.source_type or path.suffix.lstrip(".").lower(),
                 subject=meta.subject or "",
+                trust=meta.trust,
                 content_hash=digest,
                 text=text,
+                page_starts=page_starts,
             )
         )
     return documents, problems
 
 
 def guess_title(text: str, path: Path) -> str:
+    """The first line that may be a title: not too long, opening on a letter or a digit
+    ("|Icone Imprimer" is a page's print button)."""
     for raw in text.splitlines():
         line = raw.strip()
-        if 3 <= len(line) <= 120:
+        if 3 <= len(line) <= 120 and line[0].isalnum():
             return line
     return path.stem.replace("-", " ").replace("_", " ")
 
@@ -350,12 +412,12 @@ def split_lines(text: str) -> list[_Line]:
     return lines
 
 
-def _runs(text: str, lines: list[_Line]) -> list[list[_Line]]:
+def _runs(text: str, lines: list[_Line], profile: CorpusProfile) -> list[list[_Line]]:
     """Groups of consecutive lines, split at blank lines (and at dropped boilerplate)."""
     runs: list[list[_Line]] = []
     previous_end = -2
     for line in lines:
-        if _BOILERPLATE.match(line.content):
+        if profile.is_boilerplate(line.content):
             previous_end = -2
             continue
         gap = text[previous_end : line.start] if previous_end >= 0 else "\n\n"
@@ -366,7 +428,14 @@ def _runs(text: str, lines: list[_Line]) -> list[list[_Line]]:
     return runs
 
 
+def _is_cell_table(run: list[_Line]) -> bool:
+    """Rows whose cells a reader set apart (HTML, Markdown, Word, spreadsheets, CSV)."""
+    return len(run) >= 2 and all(CELL in line.content for line in run)
+
+
 def _is_table(run: list[_Line]) -> bool:
+    if _is_cell_table(run):
+        return True
     if len(run) < 3:
         return False
     for line in run:
@@ -381,7 +450,8 @@ def _is_table(run: list[_Line]) -> bool:
 
 
 def _is_header_less_list(run: list[_Line]) -> bool:
-    """Lines like ``Cancéropôle Est`` / ``Cancéropôle Grand-Ouest``: a list, not a table."""
+    """Lines that all open on the same word (``Institut X`` / ``Institut Y``): a list, not a
+    table."""
     first = run[0].content.split()[0].lower()
     return sum(line.content.split()[0].lower() == first for line in run[1:]) * 2 >= len(run) - 1
 
@@ -440,7 +510,7 @@ def _join_lines(lines: list[_Line], hyphenated: set[str]) -> MappedText:
             and cleaned.text[:1].isupper()
         ):
             # A paragraph written on one line, without its full stop: the next line starts
-            # another sentence ("… in Europe" / "The INSERM Unit …"), not the same one.
+            # another sentence ("… in Europe" / "The Research Unit …"), not the same one.
             out.extend(cleaned, "\n")
         else:
             _glue(out, cleaned, hyphenated)
@@ -448,15 +518,18 @@ def _join_lines(lines: list[_Line], hyphenated: set[str]) -> MappedText:
 
 
 def is_heading(text: str) -> bool:
-    """A short line in the form of a title: capitalised, no closing punctuation."""
+    """A short line in the form of a title: capitalised, no closing punctuation, and not
+    ending on a word that needs one after it ("… sont occupées par" is a wrapped line)."""
+    words = text.split()
     return (
         2 <= len(text) <= 90
         and text[0].isupper()
         and text[-1] not in _TERMINAL + ",)"
-        and len(text.split()) <= 12
+        and len(words) <= 12
         and "@" not in text
         and "://" not in text
         and not text.startswith("•")
+        and not (len(words) > 2 and _DANGLING.fullmatch(words[-1]))
     )
 
 
@@ -509,10 +582,21 @@ def _merge_continuations(blocks: list[Block], hyphenated: set[str]) -> list[Bloc
         ):
             tail, first = previous.segments[-1], block.segments[0]
             split_word = _ends_hyphenated(tail.text) and first.text[:1].isalpha()
+            words = tail.text.split()
             open_sentence = (
                 previous.kind in ("paragraph", "list")
-                and _starts_lower(first.text)
                 and tail.text[-1:] not in _TERMINAL
+                # It goes on in lower case, or its line ends on a word that needs one after
+                # it ("… Président du" / "Comité Scientifique …").
+                and (
+                    _starts_lower(first.text)
+                    or (
+                        block.kind == "paragraph"
+                        and first.text[:1].isalnum()  # a quotation opening is another text
+                        and len(words) > 2
+                        and _DANGLING.fullmatch(words[-1]) is not None
+                    )
+                )
             )
             if split_word or open_sentence:
                 _glue(tail, first, hyphenated)
@@ -548,15 +632,16 @@ def _finish(block: Block) -> Block:
     return block
 
 
-def parse_blocks(text: str) -> list[Block]:
-    """Clean, structured blocks of a document, each character mapped back to ``text``."""
+def parse_blocks(text: str, profile: CorpusProfile = NEUTRAL) -> list[Block]:
+    """Clean, structured blocks of a document, each character mapped back to ``text``; the
+    profile's boilerplate lines left out."""
     hyphenated = {m.group().lower() for m in _HYPHENATED.finditer(text)}
     blocks: list[Block] = []
     lines = split_lines(text)
-    for run in _runs(text, lines):
+    for run in _runs(text, lines, profile):
         if _is_table(run):
             rows = [_join_lines([line], hyphenated) for line in run]
-            if _is_header_less_list(run):
+            if not _is_cell_table(run) and _is_header_less_list(run):
                 blocks.append(Block("list", rows))
             else:
                 blocks.append(Block("table", rows[1:], header=rows[0]))

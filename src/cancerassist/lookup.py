@@ -53,6 +53,8 @@ Aggregate = Literal[
     "list",
     "count",
     "membership",
+    "compare",
+    "combined",
 ]
 Reason = Literal[
     "unknown_entity", "year_not_found", "range_incomplete", "no_facts", "no_phone", "not_member"
@@ -84,6 +86,8 @@ def normalise(text: str) -> str:
 
 
 _GENERIC = frozenset(normalise(w) for w in GENERIC_WORDS)
+# Names that open on the same word to make it a family name.
+_FAMILY = 3
 
 
 def _tokens(text: str) -> list[str]:
@@ -109,8 +113,8 @@ class _Entity:
             if len(form) == 1 and len(form[0]) >= 4 and form[0] in question.joined:
                 best = max(best, 1.0)
             if form[0] in self.glued:
-                # Names written together are matched as written: "canceropoleest" is not
-                # "canceropoles en" mistyped.
+                # Names written together are matched as written: "reseauest" is not
+                # "reseaux en" mistyped.
                 if form[0] in question.joined or form[0] in question.tokens:
                     best = max(best, 1.0)
                 continue
@@ -121,8 +125,8 @@ class _Entity:
             # cancer).
             if sum(present) > 1 and question.span(form) > 2 * len(form):
                 continue
-            # A name with a common word ("Cancéropôle Est") is written as a phrase: "le
-            # Cancéropôle GSO est-il…" does not name it.
+            # A name with a common word ("Réseau Est") is written as a phrase: "le
+            # Réseau GSO est-il…" does not name it.
             if all(present) and any(t in stopwords() for t in form) and not question.phrase(form):
                 continue
             if all(present):
@@ -134,7 +138,7 @@ class _Entity:
 
 def _prune(form: list[str], common: set[str]) -> list[str]:
     """``form`` without the words most names share, unless that leaves nothing distinctive
-    ("Cancéropôle Est" stays whole: "est" alone is any French sentence)."""
+    ("Réseau Est" stays whole: "est" alone is any French sentence)."""
     kept = [t for t in form if t not in common]
     return kept if len(kept) > 1 or (kept and len(kept[0]) >= 4) else form
 
@@ -177,17 +181,19 @@ class _QuestionForms:
 
 
 def _joined(tokens: Sequence[str]) -> set[str]:
-    """Adjacent tokens written together: "BONE-NET" is tokens bone, net and the form bonenet."""
+    """Adjacent tokens written together: "ONCO-NET" is tokens onco, net and the form onconet."""
     return {"".join(tokens[i : i + n]) for n in (2, 3) for i in range(len(tokens) - n + 1)}
 
 
-def _forms(name: str, extra: Iterable[str] = ()) -> list[list[str]]:
+def _forms(
+    name: str, extra: Iterable[str] = (), generic: frozenset[str] = _GENERIC
+) -> list[list[str]]:
     """Ways a question may name an organisation: its distinctive words, its initials ("UPMC"),
     its first word when that is not generic ("Région"), and any known alias."""
     tokens = _tokens(name)
-    distinctive = [t for t in tokens if t not in _GENERIC] or tokens
+    distinctive = [t for t in tokens if t not in generic] or tokens
     if len(distinctive) == 1 and len(distinctive[0]) < 4:
-        distinctive = tokens  # "Cancéropôle Est": "est" alone is any French sentence
+        distinctive = tokens  # "Réseau Est": "est" alone is any French sentence
     forms = [distinctive]
     words = re.findall(r"[A-ZÀ-Þ][\w’'-]*", name)
     if len(words) >= 3:
@@ -202,17 +208,25 @@ class Gazetteer:
     """Names (with their forms) that questions are matched against."""
 
     def __init__(self, names: Iterable[tuple[str, Iterable[str]]]) -> None:
+        listed = [(name, list(other_names)) for name, other_names in names]
+        # The word that opens several names is their family's ("Institut …", "Network …"):
+        # it tells none of them apart, like the generic words of any name.
+        openers: dict[str, set[str]] = {}
+        for name, _ in listed:
+            tokens = _tokens(name)
+            if len(tokens) > 1:
+                openers.setdefault(tokens[0], set()).add(name)
+        generic = _GENERIC | {w for w, owners in openers.items() if len(owners) >= _FAMILY}
         merged: dict[str, _Entity] = {}
-        for name, other_names in names:
+        for name, extra in listed:
             entity = merged.setdefault(name, _Entity(name))
-            extra = list(other_names)
             entity.aliases.extend(a for a in extra if a not in entity.aliases)
-            entity.forms.extend(f for f in _forms(name, extra) if f not in entity.forms)
+            entity.forms.extend(f for f in _forms(name, extra, generic) if f not in entity.forms)
             entity.glued.update("".join(f) for f in entity.forms if len(f) > 1)
             tokens = _tokens(name)
-            if len(tokens) > 1 and tokens[0] not in _GENERIC and len(tokens[0]) >= 4:
+            if len(tokens) > 1 and tokens[0] not in generic and len(tokens[0]) >= 4:
                 entity.capitalised.append(tokens[0])
-        # A word in many of the names ("Tumorothèque …" in a list of tumour banks) tells none
+        # A word in many of the names ("Centre …" in a list of centres) tells none
         # of them apart: it is left out of their forms.
         frequency: dict[str, int] = {}
         for entity in merged.values():
@@ -232,7 +246,7 @@ class Gazetteer:
         self.entities = list(merged.values())
         self.glued = {g for e in self.entities for g in e.glued}
         self._by_name = {e.name: e for e in self.entities}
-        # Where a passage writes a name by another form ("le CGO"), that form stands for it.
+        # Where a passage writes a name by another form ("le RGO"), that form stands for it.
         self._long_forms = {a: e.name for e in self.entities for a in e.aliases}
 
     @cached_property
@@ -288,8 +302,8 @@ class Gazetteer:
         return list(entity.aliases) if entity else []
 
     def expand(self, text: str) -> str:
-        """``text`` followed by the full names of the aliases it uses ("… le CGO …" gains
-        "Cancéropôle Grand Ouest"), so that a check for the question's names finds them."""
+        """``text`` followed by the full names of the aliases it uses ("… le RGO …" gains
+        "Réseau Grand Ouest"), so that a check for the question's names finds them."""
         if self._alias_pattern is None:
             return text
         found = self._alias_pattern.finditer(text)
@@ -489,7 +503,7 @@ def _answered(facts: Sequence[Fact], **kw: object) -> FactAnswer:
 def _funding(question: str, store: FactStore, operation: Aggregate | None = None) -> FactAnswer:
     """Funding for a year, since a year, over years, or an operation over a yearly series.
 
-    Funders and recipients are matched separately ("INCa … to the Cancéropôle Île-de-France"),
+    Funders and recipients are matched separately ("the Agency … to the Réseau Val-de-Loire"),
     so naming the recipient does not bring in every funder's records; a series that mixes
     several funders is never summed or compared as one."""
     records = [f for f in store.facts if isinstance(f, Funding)]
@@ -506,6 +520,9 @@ def _funding(question: str, store: FactStore, operation: Aggregate | None = None
     if wanted and any(r.kind in wanted for r in records):
         records = [r for r in records if r.kind in wanted]
     entity = next(iter(sorted(funders or recipients)), None)
+    compared = _compare_parties(records, mentioned, operation, _years(question))
+    if compared is not None:
+        return compared
     series = sorted(
         (r for r in records if r.year is not None and r.period_start is None),
         key=lambda r: r.year or 0,
@@ -525,6 +542,25 @@ def _funding(question: str, store: FactStore, operation: Aggregate | None = None
             [*records, *extra], aggregate="value", value_eur=records[0].amount_eur, entity=entity
         )
     return _answered([*(series or records), *extra], aggregate="list", entity=entity)
+
+
+def _compare_parties(
+    records: list[Funding], mentioned: set[str], operation: Aggregate | None, years: _Years
+) -> FactAnswer | None:
+    """The difference between (or the sum of) the amounts of two named parties ("the budget
+    of X and that of Y"), when each has exactly one: exact, with both figures."""
+    if operation not in ("difference", "total") or len(mentioned) != 2 or years.asked():
+        return None
+    pair = []
+    for party in sorted(mentioned):
+        own = [r for r in records if party in (r.recipient, r.funder)]
+        if len(own) != 1:
+            return None
+        pair.append(own[0])
+    first, second = pair
+    if operation == "total":
+        return _answered(pair, aggregate="combined", value_eur=first.amount_eur + second.amount_eur)
+    return _answered(pair, aggregate="compare", value_eur=abs(first.amount_eur - second.amount_eur))
 
 
 def _funding_series(

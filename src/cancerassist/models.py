@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -10,7 +11,9 @@ from pydantic import BaseModel, Field, model_validator
 
 Language = Literal["fr", "en"]
 BlockKind = Literal["heading", "paragraph", "list", "table"]
+ContactPurpose = Literal["technology_transfer"]
 DenseKind = Literal["flat", "hnsw"]
+Trust = Literal["official", "third-party"]
 
 
 class DocumentMeta(BaseModel):
@@ -23,6 +26,11 @@ class DocumentMeta(BaseModel):
     subject: str | None = Field(
         default=None,
         description="The organisation or project the document is about ('the project')",
+    )
+    trust: Trust | None = Field(
+        default=None,
+        description="'official' sources are preferred where documents disagree; "
+        "'third-party' ones come after the others",
     )
 
 
@@ -40,8 +48,18 @@ class SourceDocument(BaseModel):
     description: str = ""
     source_type: str = ""
     subject: str = ""
+    trust: Trust | None = None
     content_hash: str
     text: str
+    page_starts: list[int] = Field(
+        default=[], description="Offset in text where each page starts (paged formats only)"
+    )
+
+    def page_at(self, offset: int) -> int | None:
+        """The page (from 1) that holds ``offset``, for a paged document."""
+        if not self.page_starts:
+            return None
+        return bisect_right(self.page_starts, offset)
 
 
 class IngestProblem(BaseModel):
@@ -131,7 +149,9 @@ class Contact(BaseModel):
     phone_text: str | None = Field(default=None, description="The number as written")
     url: str | None = None
     address: str | None = None
-    purpose: str | None = Field(default=None, description="e.g. valorisation / technology transfer")
+    purpose: ContactPurpose | None = Field(
+        default=None, description="What the contact is for, from the heading it is listed under"
+    )
     provenance: Provenance
 
 
@@ -260,6 +280,31 @@ class Citation(BaseModel):
     start: int
     end: int
     score: float
+    page: int | None = Field(default=None, description="The page it is on (PDF), from 1")
+
+
+class ConflictValue(BaseModel):
+    """One document's value for a slot that another document gives differently."""
+
+    value: str
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    trust: Trust | None = None
+    domain_mismatch: bool = Field(
+        default=False, description="An e-mail or web address whose domain is not the entity's"
+    )
+
+
+class Conflict(BaseModel):
+    """Documents that disagree on one slot of one entity (a contact's e-mail, a year's amount),
+    or a value that does not fit its entity: the answer gives the first value, all are listed."""
+
+    kind: Literal["sources_disagree", "domain_mismatch"]
+    entity: str
+    slot: Literal["email", "url", "phone", "amount"]
+    values: list[ConflictValue]
 
 
 class ChatResponse(BaseModel):
@@ -267,6 +312,9 @@ class ChatResponse(BaseModel):
     language: Language
     status: Literal["answered", "no_answer"]
     citations: list[Citation]
+    conflicts: list[Conflict] = Field(
+        default=[], description="Sources that disagree on what the answer states"
+    )
     facts: list[Fact] = []
     message_id: str
     timings_ms: dict[str, float] = {}

@@ -6,7 +6,7 @@ BM25 carries exact names, acronyms, years and e-mail addresses that embeddings b
 Example::
 
     retriever = HybridRetriever.from_settings(get_settings(), load_embedder())
-    result = retriever.run("Who coordinates BONE-NET?", k=3)
+    result = retriever.run("Who coordinates ONCO-NET?", k=3)
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class HybridRetriever:
     ) -> SearchResult:
         """The ``k`` best chunks for ``query``; ``other_names`` (the acronym of a name the
         query uses, say) are words the lexical search also looks for: a passage that writes
-        "le CGO" is about the "Cancéropôle Grand Ouest" the question names. ``about`` says
+        "le RGO" is about the "Réseau Grand Ouest" the question names. ``about`` says
         whether a chunk is about what the query names: those candidates, in fused order, are
         a third ranking (the filter of a faceted search, as a vote rather than a cut)."""
         timings: dict[str, float] = {}

@@ -55,7 +55,7 @@ def fold_accents(text: str) -> str:
 def _cue_votes(text: str) -> tuple[int, int]:
     """Votes for French and English: function words, the glossary's words of each language,
     and French accented letters in words that are not names (an English question about
-    "Cancéropôle Île-de-France" is still English)."""
+    "Réseau Val-de-Loire" is still English)."""
     found = _WORD.findall(text)
     words = [w.lower() for w in found]
     fr_words, en_words = _glossary_words()
@@ -95,7 +95,7 @@ def _glossary_rows() -> list[tuple[str, str]]:
 def detect_language(text: str, default: Language = "fr") -> Language:
     """``fr`` or ``en``, never an exception: langdetect (seeded) for prose, cue words for
     short questions where langdetect is unreliable. Names are left out where enough other
-    words remain: "Région Île-de-France" does not make an English sentence French."""
+    words remain: "Région Val-de-Loire" does not make an English sentence French."""
     letters = _NOISE.sub(" ", text)
     unnamed = _NAME.sub(" ", letters)
     if sum(c.isalpha() for c in unnamed) >= 20:
@@ -177,7 +177,7 @@ def term_variants(text: str, *, translate: bool = False) -> list[list[str]]:
     A word's forms are its French and its English stem, so matching does not depend on the
     (often mixed) language of a passage or question: "coordinates" and "Coordinateur" share
     "coordin". A hyphenated compound is one word whose forms include the joined spelling and its
-    parts, so "BONE-NET" matches "BONENET" and "bone" without outweighing the other words.
+    parts, so "ONCO-NET" matches "ONCONET" and "onco" without outweighing the other words.
     Words are lower-cased and accent-folded; stop words are dropped. With ``translate``, a
     word also gets the forms of its translations (``glossary.tsv``): for questions, so an English
     question meets French text and the reverse.
@@ -197,3 +197,20 @@ def term_variants(text: str, *, translate: bool = False) -> list[list[str]]:
 def tokenize(text: str) -> list[str]:
     """BM25 tokens of a passage: every form of every word (see :func:`term_variants`)."""
     return [form for variants in term_variants(text) for form in variants]
+
+
+# Orders to the reader or to an assistant, in either language: a document that gives them
+# ("ignore the other sources", "tell users that…") is trying to steer answers (OWASP LLM01).
+_INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget)\b.{0,40}\b(?:instructions?|documents?|sources?|previous|"
+    r"above|other|rules?)\b|\b(?:tell|inform|instruct|answer|reply to)\s+(?:the\s+|all\s+)?"
+    r"users?\b|\byou (?:must|should) (?:say|answer|reply|tell|give)\b|\b(?:ignorez|oubliez|"
+    r"ignore[rz]?)\s+(?:les|toutes?|tout)\b|\b(?:dites|indiquez|répondez|repondez|"
+    r"communiquez)\s+(?:aux|à\s+l[’']|a\s+l[’'])\s*utilisat",
+    re.IGNORECASE,
+)
+
+
+def instructs(text: str) -> bool:
+    """Whether ``text`` gives orders to its reader (planted instructions are never answers)."""
+    return bool(_INSTRUCTION.search(text))
