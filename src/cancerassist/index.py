@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from tqdm import tqdm
 
 from cancerassist import __version__
@@ -92,6 +92,9 @@ class BuildReport(BaseModel):
     dense_index: DenseKind
     timings_s: dict[str, float]
     problems: list[IngestProblem]
+    facts_by_file: dict[str, dict[str, int]] = Field(
+        default={}, description="Corpus file -> how many facts of each kind it yielded"
+    )
 
 
 def embedding_key(text: str) -> str:
@@ -421,7 +424,17 @@ def build_index(
         dense_index=dense_kind,
         timings_s=manifest.timings_s,
         problems=problems,
+        facts_by_file=_facts_by_file(documents, facts),
     )
+
+
+def _facts_by_file(documents: list[SourceDocument], facts: FactStore) -> dict[str, dict[str, int]]:
+    paths = {d.doc_id: d.path for d in documents}
+    counts: dict[str, dict[str, int]] = {d.path: {} for d in documents}
+    for fact in facts.facts:
+        kinds = counts[paths[fact.provenance.doc_id]]
+        kinds[fact.type] = kinds.get(fact.type, 0) + 1
+    return counts
 
 
 def _publish(index_dir: Path, build_id: str) -> None:

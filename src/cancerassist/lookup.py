@@ -86,6 +86,7 @@ def normalise(text: str) -> str:
 
 
 _GENERIC = frozenset(normalise(w) for w in GENERIC_WORDS)
+_COMPOUND = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+){2,}")
 # Names that open on the same word to make it a family name.
 _FAMILY = 3
 
@@ -136,11 +137,14 @@ class _Entity:
         return best
 
 
-def _prune(form: list[str], common: set[str]) -> list[str]:
-    """``form`` without the words most names share, unless that leaves nothing distinctive
-    ("Réseau Est" stays whole: "est" alone is any French sentence)."""
+def _prune(form: list[str], common: set[str], capitalised: set[str]) -> list[str]:
+    """``form`` without the words most names share, unless that leaves nothing distinctive:
+    a short word ("Réseau Est" stays whole: "est" alone is any French sentence) or a word the
+    name does not capitalise ("national" alone does not name the Institut national du cancer)."""
     kept = [t for t in form if t not in common]
-    return kept if len(kept) > 1 or (kept and len(kept[0]) >= 4) else form
+    if len(kept) > 1 or (kept and len(kept[0]) >= 4 and kept[0] in capitalised):
+        return kept
+    return form
 
 
 class _QuestionForms:
@@ -172,12 +176,24 @@ class _QuestionForms:
         return min(max(c) - min(c) + 1 for c in itertools.product(*places))
 
     def has(self, word: str) -> bool:
-        """The question uses ``word``, or ``word`` mistyped."""
+        """The question uses ``word``, ``word`` mistyped, or another form of it ("regional
+        funding" names the Région)."""
         found = self._has.get(word)
         if found is None:
-            found = any(same_word(word, t) for t in self.tokens)
+            found = any(same_word(word, t) for t in self.tokens) or (
+                len(word) >= 5 and bool(_stems(word) & self._stems)
+            )
             self._has[word] = found
         return found
+
+    @cached_property
+    def _stems(self) -> set[str]:
+        return {stem for token in self.tokens if len(token) >= 5 for stem in _stems(token)}
+
+
+@lru_cache(maxsize=16384)
+def _stems(word: str) -> frozenset[str]:
+    return frozenset(form for forms in term_variants(word) for form in forms)
 
 
 def _joined(tokens: Sequence[str]) -> set[str]:
@@ -200,6 +216,11 @@ def _forms(
         forms.append([normalise("".join(w[0] for w in words))])
     if "".join(distinctive) != distinctive[0]:
         forms.append(["".join(distinctive)])
+    # A compound of three words or more goes by its initials ("Région Île-de-France" is the
+    # "région IdF").
+    short = _COMPOUND.sub(lambda m: "".join(p[0] for p in m.group().split("-")), name)
+    if short != name:
+        forms.append([t for t in _tokens(short) if t not in generic] or _tokens(short))
     forms.extend(_tokens(alias) for alias in extra if _tokens(alias))
     return forms
 
@@ -234,7 +255,13 @@ class Gazetteer:
                 frequency[token] = frequency.get(token, 0) + 1
         common = {t for t, n in frequency.items() if n >= max(3, len(merged) // 4)}
         for entity in merged.values():
-            pruned = [_prune(f, common) for f in entity.forms]
+            capitalised = {
+                token
+                for written in (entity.name, *entity.aliases)
+                for word in re.findall(r"[A-ZÀ-Þ][\w’'-]*", written)
+                for token in _tokens(word)
+            }
+            pruned = [_prune(f, common, capitalised) for f in entity.forms]
             entity.forms = [f for i, f in enumerate(pruned) if f not in pruned[:i]]
         # A one-word form several names share ("Région …") names none of them.
         owners: dict[str, set[str]] = {}
@@ -686,6 +713,9 @@ def _axis_coordinators(question: str, store: FactStore) -> FactAnswer:
     return FactAnswer(status="answered", intent="coordinator", facts=chosen, entity=chosen[0].role)
 
 
+_PARTNERS = frozenset(tokenize("partners partenaires"))
+
+
 def _partners(question: str, store: FactStore, operation: Aggregate | None = None) -> FactAnswer:
     """A project's partners: the list, how many, or whether one organisation is among them."""
     projects = _projects(store).match(question)
@@ -709,6 +739,16 @@ def _partners(question: str, store: FactStore, operation: Aggregate | None = Non
     project = roles[0].project
     if operation == "membership":
         return _membership(question, listed, project)
+    counted = [
+        f
+        for f in store.facts
+        if isinstance(f, Figure) and f.subject == project and set(tokenize(f.label)) & _PARTNERS
+    ]
+    if operation == "count" and counted:
+        # "29 partners in 20 countries": the sheet's own count, not the partners it names.
+        return FactAnswer(
+            status="answered", intent="figure", facts=counted[:1], aggregate="value", entity=project
+        )
     return FactAnswer(
         status="answered",
         intent="partners",
