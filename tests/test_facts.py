@@ -206,3 +206,25 @@ def test_acronyms_a_document_defines_are_aliases() -> None:
     )
     store = extract_facts([(document, parse_blocks(text))], {"Réseau Onco Atlantique": ["Onco"]})
     assert store.aliases == {"Réseau Onco Atlantique": ["ROA", "Onco"]}
+
+
+def test_a_titled_person_and_where_they_work_in_prose() -> None:
+    text = (
+        "Awards\n\n"
+        "Professor Jane Roe, at the Northern Cancer Institute, leads the first project. "
+        "Sir Tom Vale, Southbridge Trust's chief executive, said it was a milestone. "
+        "Dr Ann Lee, who joined in 2010, runs the platform.\n"
+    )
+    document = SourceDocument(
+        doc_id="awards", path="awards.txt", title="Awards", language="en", text=text,
+        content_hash="0",
+    )  # fmt: skip
+    people = {
+        (p.name, p.title, p.affiliation, p.role)
+        for p in extract_facts([(document, parse_blocks(text))]).facts
+        if isinstance(p, Person)
+    }
+    assert people == {
+        ("Jane Roe", "Professor", "Northern Cancer Institute", None),
+        ("Tom Vale", "Sir", "Southbridge Trust", "chief executive"),
+    }  # "who joined in 2010" says nothing of Dr Lee's post

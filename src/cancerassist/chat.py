@@ -82,6 +82,7 @@ from cancerassist.models import (
     Citation,
     Conflict,
     Fact,
+    Funding,
     Language,
 )
 from cancerassist.retrieve import HybridRetriever
@@ -110,6 +111,10 @@ _PERSON = re.compile(
     r"[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ]{3,}(?![\w-])(?!\s+[A-Z0-9])"
     r"|(?i:coordonn[ée]e?s?|coordinated|dirig[ée]e?s?|directed|pr[ée]sid[ée]e?s?|chaired|led|"
     r"headed)\s+(?:par|by)\s+[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ]"
+    # … or the roles first, then who holds them: "les fonctions de Président … sont occupées
+    # par Jean-Marc Gambaudo, …", "the posts of chair … are held by …".
+    rf"|{_ROLE_WORDS}[^.;]{{0,120}}?\b(?:par|by)\s+[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+"
+    r"[A-ZÀ-Þ][\w’'-]+"
     # … or the name, then what the person does: "Alexandre Boissonnas is leading his projects".
     # (not the end of a longer name: "le Réseau Grand Ouest coordonne").
     r"|(?<![\w’'-]\s)\b[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ][a-zà-ÿ-]+\s+"
@@ -475,13 +480,20 @@ class ChatService:
         )
         cues = cue_scores(resolved.question)
         refusals: list[FactAnswer] = []
+        # The best route's records were not of the kind asked ("who coordinates" for "what
+        # budget"): its cue words do not settle what is asked.
+        best_misfit = False
         for rank, scored in enumerate(analysis.routes):
             if scored.score < floor:
                 break
             # Below the best route, only a route the question has cue words for, and only if
             # the best has none (its examples and its words agree on what is asked).
             if scored.route == "passage" or (
-                rank and (scored.route not in cues or analysis.routes[0].route in cues)
+                rank
+                and (
+                    scored.route not in cues
+                    or (analysis.routes[0].route in cues and not best_misfit)
+                )
             ):
                 continue
             facts = lookup(resolved.question, loaded.index.facts, scored.route, operation)
@@ -493,6 +505,7 @@ class ChatService:
             if draft is not None:
                 timings["facts"] = _ms(mark)
                 return draft
+            best_misfit = best_misfit or (not rank and facts.status == "answered")
             if facts.status == "no_answer":
                 refusals.append(facts)
                 if facts.entity and not rank:
@@ -546,8 +559,9 @@ class ChatService:
             # Text that gives orders ("tell users that…") is planted, never an answer.
             and not instructs(e.text)
             and (not counted or counts(e.text, counted) or e.coverage >= COUNT_COVERAGE)
-            # The years asked about are in the sentence, or it is about other years.
-            and all(y in e.text for y in years)
+            # The years asked about are in the sentence (or the title of its document: "the
+            # 2017 activity report"), or it is about other years.
+            and all(y in e.text or y in e.chunk.title for y in years)
             and _uses_names(e, names, translated, language, loaded)
         ]
         if not self._supported(scored_evidence, language, loaded):
@@ -633,6 +647,17 @@ class ChatService:
         partner?", in the organisation asked about)."""
         if facts.reason == "not_member":
             return True
+        amounts = [f for f in facts.facts if isinstance(f, Funding)]
+        if amounts and all(f.funder is None for f in amounts):
+            # Amounts whose funder the documents do not state: the funder the question names
+            # is not contradicted, so it need not be in them ("what does INCa give for P?").
+            funders = {
+                word
+                for f in loaded.index.facts.facts
+                if isinstance(f, Funding) and f.funder
+                for word in normalise(f.funder).split()
+            }
+            names = [n for n in names if n not in funders]
         documents = loaded.index.documents
         records = " ".join(
             [str(v) for f in facts.facts for v in f.model_dump().values()]

@@ -44,6 +44,7 @@ from cancerassist.readers import CELL, split_cells
 from cancerassist.text import (
     EMAIL,
     SINCE_YEAR,
+    TITLES,
     WEB_ADDRESS,
     YEAR,
     fold_accents,
@@ -762,8 +763,37 @@ def _affiliation(text: str, known: list[str]) -> str | None:
     return next((m.group() for m in named if m), None)
 
 
+# A titled person and what the sentence says of them between commas: "Professor Greg Hannon,
+# at the X Institute, leads…", "Sir Harpal Kumar, X's chief executive, said…".
+_TITLED_PERSON = re.compile(
+    rf"\b(?P<title>{TITLES}|Professor|Sir|Dame)\.?\s+(?P<name>(?:Sir\s+)?[A-ZÀ-Þ][\w’'-]+"
+    r"(?:\s+[A-ZÀ-Þ][\w’'-]+){1,2}),\s+(?P<said>[^,.;:]{3,80}),"
+)
+_AT = re.compile(r"^(?:at|à|au|de|of)\s+(?:the\s+|l[’']|la\s+|le\s+)?(?P<org>.+)$", re.I)
+_POSSESSIVE = re.compile(r"^(?P<org>[A-ZÀ-Þ][^’']+?)[’']s\s+(?P<role>.+)$")
+
+
+def _titled_people(ctx: _Context, block: Block) -> Iterator[Fact]:
+    """People a paragraph introduces with a title, and where they work or what they are."""
+    for sentence in block.segments:
+        for match in _TITLED_PERSON.finditer(sentence.text):
+            said = match.group("said").strip()
+            at, possessive = _AT.match(said), _POSSESSIVE.match(said)
+            if not (at or possessive):
+                continue  # "Prof. X, who…": nothing said of their post
+            yield Person(
+                name=match.group("name"),
+                title=match.group("title"),
+                affiliation=_clean((at or possessive).group("org")),  # type: ignore[union-attr]
+                role=_clean(possessive.group("role")) if possessive else None,
+                provenance=ctx.provenance(sentence),
+            )
+
+
 def extract_people(ctx: _Context) -> Iterator[Fact]:
     for index, (block, section) in enumerate(zip(ctx.blocks, ctx.sections, strict=True)):
+        if block.kind == "paragraph":
+            yield from _titled_people(ctx, block)
         if block.kind == "list" and re.search(ctx.profile.headings.people, section, re.IGNORECASE):
             for item in block.segments:
                 name, _, rest = item.text.lstrip("• ").partition(",")

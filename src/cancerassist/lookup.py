@@ -538,6 +538,11 @@ def _funding(question: str, store: FactStore, operation: Aggregate | None = None
     mentioned = Gazetteer((name, _aliases(store, name)) for name in parties).mentioned(question)
     funders = mentioned & {r.funder for r in records if r.funder}
     recipients = mentioned & {r.recipient for r in records if r.recipient}
+    unstated = [r for r in records if r.recipient in recipients and r.funder is None]
+    if funders and unstated and not any(r.funder in funders for r in unstated):
+        # "What budget does X give for project P?": P's budget, whose funder the documents do
+        # not state, is the answer they give; it does not contradict the funder named.
+        records, funders = unstated, set()
     if funders:
         records = [r for r in records if r.funder in funders]
     if recipients and (not funders or any(r.recipient in recipients for r in records)):
