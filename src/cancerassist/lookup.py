@@ -154,7 +154,10 @@ class _QuestionForms:
     def __init__(self, question: str) -> None:
         self.tokens = _tokens(question)
         self.joined = _joined(self.tokens)
-        self.capitals = {normalise(w) for w in re.findall(r"\b[A-ZÀ-Þ][\w’'-]*", question)}
+        # A capitalised word as a name's word: "the Region's funding" capitalises "region".
+        self.capitals = {
+            normalise(w) for w in re.findall(r"\b[A-ZÀ-Þ][\w-]*(?:[’'](?![sS]\b)[\w-]+)?", question)
+        }
         self._has: dict[str, bool] = dict.fromkeys(self.tokens, True)
 
     def phrase(self, words: Sequence[str]) -> bool:
