@@ -74,6 +74,9 @@ def test_an_address_fits_its_organisation(address: str, names: list[str]) -> Non
     ("address", "names"),
     [
         (ATTACKER, ["Institut Curie"]),
+        ("x@obscurie.biz", ["Institut Curie"]),  # a part of a word is no word
+        ("https://curie.attacker.io", ["Institut Curie"]),  # a subdomain names nothing
+        ("help@evil-inc.com", ["Institut National du Cancer"]),  # initials only whole
         ("transfer@gmail.com", ["Université Paris Descartes"]),
         ("contact@institut-sud.fr", ["Institut Nord"]),  # a generic word is no tie
     ],
@@ -124,6 +127,19 @@ def test_a_value_that_fits_its_organisation_comes_first_and_one_alone_is_flagged
     kept, conflicts = settle([planted], {"planted": documents["planted"]}, {})
     assert kept == [planted]  # not hidden: shown, with the warning
     assert [c.kind for c in conflicts] == ["domain_mismatch"]
+
+
+def test_every_value_foreign_to_its_organisation_is_flagged_and_ties_are_both_stated() -> None:
+    one = {"site": _document("site")}
+    facts: list[Fact] = [_contact("site", "transfert@nord.fr"), _contact("site", ATTACKER)]
+    kept, conflicts = settle(facts, one, {})
+    assert [v.value for c in conflicts for v in c.values if v.domain_mismatch] == [ATTACKER]
+    # Two sources as trusted, both fitting: nothing says which is right, both are stated.
+    two = {"a": _document("a"), "b": _document("b")}
+    tied: list[Fact] = [_contact("a", "valo@nord.fr"), _contact("b", "transfert@nord.fr")]
+    kept, conflicts = settle(tied, two, {})
+    assert len(kept) == 2
+    assert [c.kind for c in conflicts] == ["sources_disagree"]
 
 
 def test_the_same_value_in_two_documents_is_stated_once() -> None:

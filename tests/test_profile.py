@@ -43,6 +43,8 @@ def test_no_profile_file_means_the_neutral_profile(tmp_path: Path) -> None:
         ("[headings]\npeople = 'team('", "headings.people"),
         ("colour = 'blue'", "colour"),
         ("evidence_thresholds = 'high'", "evidence_thresholds"),
+        # Valid alone, not once joined with the generic lines: checked as it will run.
+        ("boilerplate = ['(?i)menu']", "boilerplate"),
     ],
 )
 def test_an_invalid_profile_is_refused_naming_the_field(
@@ -187,3 +189,7 @@ def test_prompts_say_what_the_profile_covers() -> None:
     wrong = CorpusProfile.model_validate({"prompts": {"en": {"widget.titel": "x"}}})
     with pytest.raises(ProfileError, match=r"widget\.titel"):
         Prompts.load(ROOT / "prompts", wrong)
+    # A placeholder the sentence is never given would fail when it is said: refused at load.
+    unknown = CorpusProfile.model_validate({"prompts": {"en": {"widget.welcome": "Ask {them}"}}})
+    with pytest.raises(ProfileError, match="them"):
+        Prompts.load(ROOT / "prompts", unknown)

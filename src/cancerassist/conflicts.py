@@ -4,13 +4,14 @@ Two documents may give different values for the same slot of the same entity: a 
 e-mail, an amount for a year. Neither is dropped: the answer states the value of the most
 trusted source (``trust`` in ``metadata.json``: official first, third-party last; then a value
 that fits its entity; then the order of the documents) and lists the others with their sources.
-An e-mail or web address whose domain shares nothing with the organisation it is given for
-(its words, its initials, its other names) is flagged whatever the other sources say: a
-document planted in the corpus cannot quietly redirect users (OWASP LLM01).
+An e-mail or web address whose registrable domain is not the organisation's (its words, its
+initials, the other names the corpus profile gives it: never acronyms a document defines, which
+a planted document could define itself) is flagged whatever the other sources say: a document
+planted in the corpus cannot quietly redirect users (OWASP LLM01).
 
 Example::
 
-    kept, conflicts = settle(answer.facts, index.documents, index.facts.aliases)
+    kept, conflicts = settle(answer.facts, index.documents, index.profile.aliases)
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from cancerassist.models import (
 from cancerassist.text import fold_accents
 
 _TRUST_RANK = {"official": 0, None: 1, "third-party": 2}
+# Second-level labels under which organisations register ("ox.ac.uk", "nhs.co.uk").
+_SECOND_LEVEL = frozenset({"ac", "co", "gov", "gouv", "org", "net", "edu", "nhs"})
 # Words too common in domains and names to tie one to the other: an organisation's generic
 # words ("institut", "university") name no one.
 _COMMON = frozenset(
@@ -41,22 +44,36 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", fold_accents(text).lower())
 
 
-def domain_fits(address: str, names: Sequence[str]) -> bool:
-    """Whether the domain of an e-mail or web address belongs to one of ``names``: it writes
-    one of their words (four letters or more), their initials, or their letters run together
-    ("aphp" for "AP-HP", "upmc" for "Université Pierre et Marie Curie")."""
+def _registrable(address: str) -> str:
+    """The label an organisation registers: "aphp" in "x@sls.aphp.fr", "attacker" in
+    "https://lumiere.attacker.io" (a subdomain names nothing)."""
     host = address.rpartition("@")[2] if "@" in address else re.sub(r"^\w+://", "", address)
-    labels = [w for w in _words(host.split("/")[0]) if w not in _COMMON]
-    joined = "".join(labels)
+    labels = [label for label in host.split("/")[0].lower().split(".") if label]
+    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL:
+        labels = labels[:-1]  # "ac.uk", "co.uk"
+    return fold_accents(labels[-2]) if len(labels) >= 2 else ""
+
+
+def domain_fits(address: str, names: Sequence[str]) -> bool:
+    """Whether the registrable domain of an e-mail or web address belongs to one of
+    ``names``: it is one of their distinctive words, their letters or initials run together
+    ("hcn" for "HC-N", "upjm" for "Université Paul et Jeanne Martin"), consecutive words of
+    theirs run together ("jeanmartin"), or a hyphenated label one of whose parts is a
+    distinctive word ("univ-ville-martin"). Never a part of a word ("oblumiere")."""
+    label = _registrable(address)
+    if not label:
+        return False
+    parts = [p for p in re.split(r"[-_]", label) if p]
     for name in names:
         words = _words(name)
+        distinctive = {w for w in words if len(w) >= 4 and w not in _COMMON}
         initials = "".join(w[0] for w in words if len(w) > 2 or w.isupper())
         capitals = "".join(w[0] for w in re.findall(r"[A-ZÀ-Þ][\w’'-]*", name)).lower()
-        forms = {w for w in words if len(w) >= 4 and w not in _COMMON}
-        forms |= {"".join(words), initials, capitals} - {""}
-        if any(f in joined for f in forms if len(f) >= 3) or any(
-            label in forms for label in labels
-        ):
+        runs = {
+            "".join(words[i:j]) for i in range(len(words)) for j in range(i + 2, len(words) + 1)
+        }
+        whole = {"".join(words), initials, capitals, *distinctive, *runs} - {""}
+        if label.replace("-", "") in whole or any(p in distinctive for p in parts):
             return True
     return False
 
@@ -77,7 +94,13 @@ def _value(fact: Fact) -> tuple[str, str] | None:
 
 def _key(fact: Fact) -> tuple[str, ...] | None:
     if isinstance(fact, Contact):
-        return ("contact", " ".join(_words(fact.organisation)), fact.purpose or "")
+        slot = _value(fact)
+        return (
+            "contact",
+            " ".join(_words(fact.organisation)),
+            fact.purpose or "",
+            slot[0] if slot else "",
+        )
     if isinstance(fact, Funding) and fact.year is not None:
         return ("funding", fact.funder or "", fact.recipient or "", str(fact.year), fact.kind)
     return None
@@ -126,11 +149,15 @@ def settle(
         # The same value from several documents is stated once, from the most trusted.
         dropped |= {id(f) for f in members[1:] if _value(f) == _value(best) and len(sources) > 1}
         if len(values) > 1 and len(sources) > 1:
-            kept_value = _value(best)
-            dropped |= {id(f) for f in members if _value(f) != kept_value}
+            # Values as trusted as the best and as fitting (document order apart) are stated
+            # too: nothing says which is right.
+            tied = {_value(f) for f in members if rank(f)[:2] == rank(best)[:2]}
+            dropped |= {id(f) for f in members if _value(f) not in tied}
             conflicts.append(_conflict("sources_disagree", best, members, documents, aliases))
-        elif _misfits(best, aliases):
-            conflicts.append(_conflict("domain_mismatch", best, [best], documents, aliases))
+        else:
+            misfits = [f for f in members if _misfits(f, aliases)]
+            if misfits:
+                conflicts.append(_conflict("domain_mismatch", best, misfits, documents, aliases))
     return [f for f in facts if id(f) not in dropped], conflicts
 
 

@@ -29,8 +29,8 @@ from cancerassist.models import Contact, Fact, FactStore, Funding, PartnerRole, 
 from cancerassist.text import fold_accents
 
 FactType = Literal["contact", "funding", "person", "partner", "project"]
-# Names written another way ("Inserm (France)" for "Inserm") still match.
-NAME_MATCH = 80
+# Names written another way still match: words nearly the same (rapidfuzz token set ratio).
+NAME_MATCH = 90
 
 
 class ExpectedFact(BaseModel):
@@ -68,10 +68,16 @@ def load_expected(path: Path) -> list[ExpectedFact]:
 
 
 def _same_name(a: str | None, b: str | None) -> bool:
+    """The same name written another way: nearly the same words, or one written inside the
+    other when it is long enough to name something ("Institut X (France)" for "Institut X";
+    not "UCL" inside "Nucleus", nor "Université de Lyon" for "Université de Lille")."""
     if not a or not b:
         return False
     left, right = fold_accents(a).lower(), fold_accents(b).lower()
-    return fuzz.partial_ratio(left, right) >= NAME_MATCH or fuzz.token_set_ratio(left, right) >= 90
+    shorter = min(len(left), len(right))
+    return fuzz.token_set_ratio(left, right) >= NAME_MATCH or (
+        shorter >= 6 and fuzz.partial_ratio(left, right) >= 95
+    )
 
 
 def _amount(text: str | None) -> Decimal | None:
@@ -150,13 +156,26 @@ def score_facts(expected: list[ExpectedFact], store: FactStore) -> FactReport:
             for f in store.facts
             if isinstance(f, _KINDS[kind]) and f.provenance.doc_id in documents
         ]
-        found = [e for e in wanted if any(matches(e, f) for f in extracted)]
-        correct = [f for f in extracted if any(matches(e, f) for e in wanted)]
+        # One extracted fact answers one expected fact: a duplicate counts against precision.
+        found: list[ExpectedFact] = []
+        correct: list[Fact] = []
+        for expected_fact in wanted:
+            match = next(
+                (
+                    f
+                    for f in extracted
+                    if not any(f is c for c in correct) and matches(expected_fact, f)
+                ),
+                None,
+            )
+            if match is not None:
+                found.append(expected_fact)
+                correct.append(match)
         missed += [e for e in wanted if e not in found]
         spurious += [
             f.model_dump(mode="json", exclude={"provenance"}) | {"doc_id": f.provenance.doc_id}
             for f in extracted
-            if f not in correct
+            if not any(f is c for c in correct)
         ]
         by_type[kind] = Score(
             expected=len(wanted), extracted=len(extracted), found=len(found), correct=len(correct)

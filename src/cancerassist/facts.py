@@ -178,6 +178,23 @@ def _emails(text: str) -> Iterator[re.Match[str]]:
         yield match
 
 
+def _row_organisation(row: str, address: str, block: Block, ctx: _Context) -> str:
+    """The organisation of a table row holding a contact: the cell under a header that says
+    so ("Institution", "Établissement"), else the first cell that is not the address."""
+    cells = split_cells(row)
+    if block.header is not None:
+        header = split_cells(block.header.text)
+        pattern = ctx.profile.headings.columns.get("organisation")
+        named = [
+            i
+            for i, label in enumerate(header)
+            if pattern and re.search(pattern, label, re.IGNORECASE) and i < len(cells)
+        ]
+        if named and _clean(cells[named[0]]):
+            return _clean(cells[named[0]])
+    return next((_clean(c) for c in cells if address not in c and _clean(c)), "")
+
+
 def extract_contacts(ctx: _Context) -> Iterator[Fact]:
     for block, section in zip(ctx.blocks, ctx.sections, strict=True):
         if block.kind not in ("table", "list"):
@@ -191,9 +208,8 @@ def extract_contacts(ctx: _Context) -> Iterator[Fact]:
             found = email or url
             if not found:
                 continue
-            if CELL in row.text:  # the organisation is the first other cell of the row
-                others = [c for c in split_cells(row.text) if found.group() not in c]
-                organisation = next((_clean(c) for c in others if _clean(c)), "")
+            if CELL in row.text:
+                organisation = _row_organisation(row.text, found.group(), block, ctx)
             else:
                 organisation = _clean(row.text[: found.start()] + " " + row.text[found.end() :])
             if not organisation:
@@ -317,7 +333,10 @@ def extract_cell_tables(ctx: _Context) -> Iterator[Fact]:
             continue
         header, rows = table
         if len(rows) == 1:
-            yield from _horizontal_sheet(ctx, block, header, rows[0])
+            sheet = list(_horizontal_sheet(ctx, block, header, rows[0]))
+            if sheet:  # a project sheet laid out as a table, read once
+                yield from sheet
+                continue
         columns = _columns(header, [cells for _, cells in rows], words)
         kind: Literal["budget", "grant"] = (
             "budget"
@@ -472,12 +491,25 @@ def _sheets(blocks: list[Block]) -> Iterator[tuple[int, list[MappedText]]]:
     paragraphs), each with the index of its first block."""
     run: list[MappedText] = []
     first = 0
+    kind: str | None = None
     for index, block in enumerate(blocks):
-        if block.kind in ("list", "table") or (
-            block.kind == "paragraph" and _key_value(block.text) is not None
+        # Items of one kind: a table after a list of labels is another thing (its rows are no
+        # partners of the sheet above).
+        same = kind is None or (block.kind == "table") == (kind == "table")
+        if same and (
+            block.kind in ("list", "table")
+            or (block.kind == "paragraph" and _key_value(block.text) is not None)
         ):
             if not run:
                 first = index
+            kind = block.kind
+            run.extend(block.segments)
+            continue
+        if run:
+            yield first, run
+        run, kind = [], None
+        if block.kind in ("list", "table"):
+            first, kind = index, block.kind
             run.extend(block.segments)
             continue
         if run:
@@ -501,7 +533,7 @@ def _name_like(text: str) -> bool:
 
 def _titled(ctx: _Context, before: int, reach: int = 3) -> str:
     """What a sheet is about: the metadata's subject, else a short title line in the few
-    blocks above it ("4.UNCAN.eu"), else the heading of its section, else the document's
+    blocks above it ("4.ONCO.eu"), else the heading of its section, else the document's
     title, whichever first names something."""
     nearby = [
         block.text.strip()
@@ -562,7 +594,7 @@ def extract_project_sheet(ctx: _Context) -> Iterator[Fact]:
 
 
 def _coordinator_facts(ctx: _Context, project: str, value: str, item: MappedText) -> Iterator[Fact]:
-    """ "Université Claude Bernard Lyon 1, Prof. Philippe CLEZARDIN": the role and the person."""
+    """ "Université de Ville 1, Prof. Paul DURAND": the role and the person."""
     organisation, _, person = value.partition(",")
     person_name = _clean(person) or None
     if person_name and not _person_like(person_name):  # "THE CHANCELLOR, MASTERS AND …"
@@ -625,10 +657,12 @@ def _partner_or_count(ctx: _Context, project: str, value: str, item: MappedText)
 
 
 # A name as documents write it: capitalised words on one line, joined by short lower-case
-# ones ("Cancéropôle Nord-Ouest", "Institut national du Cancer"), or an acronym ("RATHER").
+# ones ("Réseau Nord-Ouest", "Institut national du Cancer"), or an acronym ("ONCO").
 _NAME_RUN = re.compile(
-    r"\b[A-ZÀ-Þ][\w’'.&-]*(?:[ \t]+(?:(?:de|du|des|d’|d'|of|for|the|et|and|la|le)[ \t]+)?"
-    r"[A-ZÀ-Þ0-9][\w’'.&-]*)+|\b[A-Z][A-Z0-9-]{2,}\b"
+    # Each word starts where no word character precedes it: a long run of "A.B.C…" (a PDF
+    # that lost its spaces) is read once, not again from each capital.
+    r"(?<![\w’'.&-])[A-ZÀ-Þ][\w’'.&-]*(?:[ \t]+(?:(?:de|du|des|d’|d'|of|for|the|et|and|la|le)"
+    r"[ \t]+)?[A-ZÀ-Þ0-9][\w’'.&-]*)+|(?<![\w-])[A-Z][A-Z0-9-]{2,}\b"
 )
 
 
@@ -655,19 +689,23 @@ def lead_name(document: SourceDocument, blocks: list[Block]) -> str | None:
 
 
 def _member_lists(ctx: _Context) -> Iterator[tuple[int, list[MappedText]]]:
-    """The items of lists under a heading about members or partners: the heading of the list,
-    or one of the headings just above it ("Founding partners" › "Universities")."""
+    """The items of lists under a heading about members or partners: the headings written
+    together just above the list ("Founding partners" › "Universities"). Heading levels are
+    not known, so a heading further up, past another list, is not taken as a parent: its
+    reach is unknown ("Partners", then "Upcoming events")."""
     pattern = ctx.profile.headings.members
     headings: list[str] = []
+    previous = None
     for index, block in enumerate(ctx.blocks):
         if block.kind == "heading":
+            if previous is not None and previous.kind != "heading":
+                headings = []  # a new section: the headings above it no longer reach
             headings.append(block.text)
         elif block.kind == "paragraph" and not block.text.rstrip().endswith(":"):
             headings = []  # prose ends the headings' reach
-        if block.kind == "list" and any(
-            re.search(pattern, h, re.IGNORECASE) for h in headings[-3:]
-        ):
+        if block.kind == "list" and any(re.search(pattern, h, re.IGNORECASE) for h in headings):
             yield index, block.segments
+        previous = block
 
 
 def _inline_members(ctx: _Context) -> Iterator[tuple[MappedText, str | None, list[str]]]:
@@ -681,7 +719,7 @@ def _inline_members(ctx: _Context) -> Iterator[tuple[MappedText, str | None, lis
             if not colon or not re.search(pattern, lead, re.IGNORECASE) or ";" not in rest:
                 continue
             items = [re.sub(r"^(?:and|et)\s+", "", i.strip(" .")) for i in rest.split(";")]
-            # The lead-in may name whose they are ("Partners in RATHER include").
+            # The lead-in may name whose they are ("Partners in ONCO include").
             named = next(iter(_names_in(re.sub(pattern, " ", lead, flags=re.IGNORECASE))), None)
             yield sentence, named, [i for i in items if i and len(i.split()) <= 10]
 
@@ -763,8 +801,8 @@ def _affiliation(text: str, known: list[str]) -> str | None:
     return next((m.group() for m in named if m), None)
 
 
-# A titled person and what the sentence says of them between commas: "Professor Greg Hannon,
-# at the X Institute, leads…", "Sir Harpal Kumar, X's chief executive, said…".
+# A titled person and what the sentence says of them between commas: "Professor Jane Roe,
+# at the X Institute, leads…", "Sir Tom Vale, X's chief executive, said…".
 _TITLED_PERSON = re.compile(
     rf"\b(?P<title>{TITLES}|Professor|Sir|Dame)\.?\s+(?P<name>(?:Sir\s+)?[A-ZÀ-Þ][\w’'-]+"
     r"(?:\s+[A-ZÀ-Þ][\w’'-]+){1,2}),\s+(?P<said>[^,.;:]{3,80}),"
@@ -847,7 +885,7 @@ def _split_biobank_row(row: str, prefixes: list[str]) -> tuple[str, str, str] | 
         return None
     tokens = row[: responsible.start()].split()
     # The name is in capitals; the establishment starts at the first word that is not, or at an
-    # acronym just before it ("... AP-HP Hôpital Necker").
+    # acronym just before it ("... CHU Hôpital Nord").
     cut = next(
         (i for i, t in enumerate(tokens) if i and re.search(r"[a-zà-ÿ]", t) and not t.isupper()),
         len(tokens),

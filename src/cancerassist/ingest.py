@@ -177,9 +177,14 @@ class _HTMLText(HTMLParser):
         self.parts: list[str] = []
         self._skip = 0
         self._cells = 0  # cells opened in the current table row
+        self._in_cell = 0  # inside a td/th: its paragraphs and line breaks are spaces
         self._breaks = 0  # line breaks owed before the next text: markup lays out, not text
 
     def _break(self, tag: str) -> None:
+        if self._in_cell and tag not in ("tr", "table"):
+            if self.parts and not self.parts[-1].endswith(" "):
+                self.parts.append(" ")
+            return
         if tag in self._PARAGRAPH_TAGS:
             self._breaks = 2
         elif tag in self._LINE_TAGS:
@@ -197,12 +202,17 @@ class _HTMLText(HTMLParser):
                     self.parts.pop()
                 self._write(CELL)
             self._cells += 1
+            self._in_cell += 1
         elif tag == "li":
             self._write("• ")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self._SKIP_TAGS:
             self._skip = max(0, self._skip - 1)
+        if tag in ("td", "th"):
+            self._in_cell = max(0, self._in_cell - 1)
+        elif tag in ("tr", "table"):
+            self._in_cell = 0
         self._break(tag)
 
     def _write(self, text: str) -> None:
@@ -215,6 +225,8 @@ class _HTMLText(HTMLParser):
         if self._skip:
             return
         text = re.sub(r"\s+", " ", data)
+        if self._in_cell:
+            text = text.replace("|", "／")  # a cell's own bar is not the cell separator
         if text.strip():
             self._write(text.lstrip() if self._breaks or not self.parts else text)
         elif self.parts and not self._breaks:
@@ -429,8 +441,12 @@ def _runs(text: str, lines: list[_Line], profile: CorpusProfile) -> list[list[_L
 
 
 def _is_cell_table(run: list[_Line]) -> bool:
-    """Rows whose cells a reader set apart (HTML, Markdown, Word, spreadsheets, CSV)."""
-    return len(run) >= 2 and all(CELL in line.content for line in run)
+    """Rows whose cells a reader set apart (HTML, Markdown, Word, spreadsheets, CSV); an
+    empty first or last cell leaves a bar at the edge of its line ("2022 |")."""
+    return len(run) >= 2 and all(
+        CELL in line.content or line.content.startswith("| ") or line.content.endswith(" |")
+        for line in run
+    )
 
 
 def _is_table(run: list[_Line]) -> bool:

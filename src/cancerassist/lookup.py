@@ -2,7 +2,7 @@
 year, or the highest, lowest, total or trend over years), who coordinates or takes part in a
 project, what role an organisation plays, who a person is, who runs a biobank.
 
-Entities are matched tolerantly (accents, case, hyphens, acronyms such as "UPMC", partial names
+Entities are matched tolerantly (accents, case, hyphens, acronyms such as "UPJM", partial names
 such as "Paris Descartes") but never loosely: a year or an organisation the records do not hold
 gets ``no_answer``, not the nearest year or a similar organisation's e-mail.
 
@@ -207,7 +207,7 @@ def _joined(tokens: Sequence[str]) -> set[str]:
 def _forms(
     name: str, extra: Iterable[str] = (), generic: frozenset[str] = _GENERIC
 ) -> list[list[str]]:
-    """Ways a question may name an organisation: its distinctive words, its initials ("UPMC"),
+    """Ways a question may name an organisation: its distinctive words, its initials ("UPJM"),
     its first word when that is not generic ("Région"), and any known alias."""
     tokens = _tokens(name)
     distinctive = [t for t in tokens if t not in generic] or tokens
@@ -219,8 +219,8 @@ def _forms(
         forms.append([normalise("".join(w[0] for w in words))])
     if "".join(distinctive) != distinctive[0]:
         forms.append(["".join(distinctive)])
-    # A compound of three words or more goes by its initials ("Région Île-de-France" is the
-    # "région IdF").
+    # A compound of three words or more goes by its initials ("Région Val-de-Loire" is the
+    # "région VdL").
     short = _COMPOUND.sub(lambda m: "".join(p[0] for p in m.group().split("-")), name)
     if short != name:
         forms.append([t for t in _tokens(short) if t not in generic] or _tokens(short))

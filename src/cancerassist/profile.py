@@ -86,14 +86,17 @@ class HeadingWords(BaseModel):
     # Header words of table columns, by the field each column holds.
     columns: dict[str, str] = {
         "year": r"^(?:year|année|annee|exercice|date)\b",
-        "amount": r"montant|amount|budget|funding|financement|contribution|subvention|"
-        r"grant|€|\beur\b|euros?",
-        "funder": r"financeur|funder|bailleur|donor|funded by|financé par|source",
+        "amount": r"montant|amount|budget|\bfunding\b(?! source)|financement|contribution|"
+        r"subvention|\bgrants?\b|€|\beur\b|euros?",
+        "funder": r"financeur|funder|bailleur|donor|funded by|financé par|funding source|"
+        r"\bsource\b",
         "recipient": r"bénéficiaire|beneficiaire|beneficiary|recipient|lauréat|laureat|"
         r"awardee|grantee|porteur",
         "coordinator": r"coordinat|coordonnat|coordinating|lead partner|chef de file",
         "project": r"^(?:acronym|acronyme|projet|project)\b",
         "title": r"^(?:titre|title|intitulé)\b",
+        "organisation": r"établissement|etablissement|institution|organi[sz]ation|organisme|"
+        r"structure|universit|company|société|societe",
     }
 
     @field_validator("people", "members", "biobanks")
@@ -165,6 +168,9 @@ class CorpusProfile(BaseModel):
     @field_validator("boilerplate")
     @classmethod
     def _patterns(cls, value: list[str]) -> list[str]:
+        # Checked as they will run: joined into one pattern (a global flag such as "(?i)"
+        # is valid alone, not inside the alternation).
+        _compiles(["^(?:" + "|".join([*GENERIC_BOILERPLATE, *value]) + ")"])
         return _compiles(value)
 
     @cached_property

@@ -36,6 +36,11 @@ class ReadError(Exception):
 
 
 def _cell(value: Any) -> str:
+    """A cell's text on one line, its own "|" kept apart from the cell separator."""
+    return _plain(value).replace("|", "／")
+
+
+def _plain(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -69,24 +74,28 @@ def csv_to_text(text: str) -> str:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
-    return "\n".join(table_lines(csv.reader(io.StringIO(text), dialect)))
+    try:
+        return "\n".join(table_lines(csv.reader(io.StringIO(text), dialect)))
+    except csv.Error as exc:
+        raise ReadError(f"unreadable CSV ({exc})") from exc
 
 
 def xlsx_to_text(path: Path) -> str:
     """Each sheet as a heading (its name) and a table of its rows."""
     from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
 
+    parts = []
+    # A damaged file fails anywhere in the reading (zip, XML, cells): whatever the library
+    # raises, the file is reported by name and the others are indexed.
     try:
         book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+        for sheet in book.worksheets:
+            lines = table_lines(sheet.iter_rows(values_only=True))
+            if lines:
+                parts.append(sheet.title + "\n\n" + "\n".join(lines))
+        book.close()
+    except Exception as exc:
         raise ReadError(f"unreadable spreadsheet ({type(exc).__name__}: {exc})") from exc
-    parts = []
-    for sheet in book.worksheets:
-        lines = table_lines(sheet.iter_rows(values_only=True))
-        if lines:
-            parts.append(sheet.title + "\n\n" + "\n".join(lines))
-    book.close()
     return "\n\n".join(parts)
 
 
@@ -94,20 +103,27 @@ def docx_to_text(path: Path) -> str:
     """Paragraphs in document order: headings alone, list paragraphs as items, tables as
     rows."""
     from docx import Document
-    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        return _docx_parts(Document(str(path)))
+    except Exception as exc:  # a damaged file fails anywhere: zip, XML, styles
+        raise ReadError(f"unreadable Word document ({type(exc).__name__}: {exc})") from exc
+
+
+def _docx_parts(document: Any) -> str:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
-    try:
-        document = Document(str(path))
-    except (PackageNotFoundError, OSError, KeyError, ValueError) as exc:
-        raise ReadError(f"unreadable Word document ({type(exc).__name__}: {exc})") from exc
     parts: list[str] = []
     for item in document.iter_inner_content():
         if isinstance(item, Table):
-            rows = [[cell.text for cell in row.cells] for row in item.rows]
-            # A merged cell is repeated in every column it spans: written once.
-            lines = table_lines([list(dict.fromkeys(row)) for row in rows])
+            # A merged cell is the same cell in every column it spans: written once (two
+            # cells that only say the same are both kept).
+            rows = [
+                [cell.text for cell in {id(cell._tc): cell for cell in row.cells}.values()]
+                for row in item.rows
+            ]
+            lines = table_lines(rows)
             parts.append("\n".join(lines))
             continue
         assert isinstance(item, Paragraph)
