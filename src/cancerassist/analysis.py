@@ -159,8 +159,8 @@ _ASKED: list[tuple[AnswerType, float, re.Pattern[str]]] = [
         r"directeur|directrice|director|president\w*|coordinat\w*|coordonnat\w*|responsable|"
         r"professeur|professor|medecin|doctor|clinicien\w*|clinician)\b"
     )),
-    # A way to reach someone, asked in so many words ("which mission is about valorisation?"
-    # is about valorisation, it asks for a mission).
+    # A way to reach someone, asked in so many words ("which mission is about technology transfer?"
+    # is about technology transfer, it asks for a mission).
     ("contact", 0.8, re.compile(
         r"\bcontact|\be-?mail|courriel|\bjoindre\b|\bphone\b|\btelephone\b|"
         r"\bnumero de (?:telephone|tel)\b|\bwhom\b|\ba qui\b|"

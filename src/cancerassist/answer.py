@@ -681,7 +681,7 @@ _DEFINITION = re.compile(
 
 @dataclass(frozen=True)
 class _Defined:
-    names: tuple[str, ...]  # "tumour bank (tumorothèque)": either name
+    names: tuple[str, ...]  # "tumour bank (biobanque)": either name
     purpose: bool  # "What is X for?", "À quoi sert X ?": what it is for, not what it is
 
 
@@ -694,7 +694,7 @@ def _defined(question: str) -> _Defined | None:
     if match is None:
         return None
     subject = (match.group("subject") or match.group("subject2") or "").strip()
-    # "tumour bank (tumorothèque)" names it twice; in "the status of X (Y)", Y names X.
+    # "tumour bank (biobanque)" names it twice; in "the status of X (Y)", Y names X.
     other = "" if re.search(r"\b(?:of|de|du|des|d')\b", subject) else match.group("other")
     names = tuple(n.strip() for n in (subject, other or "") if n.strip())
     purpose = bool(match.group("purpose")) or folded.lstrip(" ¿").startswith("a quoi ser")
@@ -703,7 +703,7 @@ def _defined(question: str) -> _Defined | None:
 
 def _defines(sentence: str, defined: _Defined) -> bool:
     """Whether the sentence opens on the subject ("TRIALNET is…", "Acme, pôle de
-    compétitivité…", "Les tumorothèques ont pour objet…")."""
+    compétitivité…", "Les biobanques ont pour objet…")."""
     words = sentence.lstrip("•-– ").split()
     wanted = [term_variants(name) for name in defined.names]
     named = {f for w in wanted for variants in w for f in variants}

@@ -3,7 +3,7 @@
 Example::
 
     cancerassist index
-    cancerassist search "Qui contacter pour la valorisation à l'Institut Lumière ?" -k 3
+    cancerassist search "Qui contacter pour le transfert de technologie à l'Institut Lumière ?" -k 3
 """
 
 from __future__ import annotations

