@@ -479,6 +479,8 @@ class ChatService:
             analysis.routes[0].score - ROUTE_MARGIN, analysis.score_of("passage") - PASSAGE_MARGIN
         )
         cues = cue_scores(resolved.question)
+        # The role a "who" question names: fact answers and passages must both hold it.
+        role = asked_role(resolved.question)
         refusals: list[FactAnswer] = []
         # The best route's records were not of the kind asked ("who coordinates" for "what
         # budget"): its cue words do not settle what is asked.
@@ -498,7 +500,6 @@ class ChatService:
                 continue
             facts = lookup(resolved.question, loaded.index.facts, scored.route, operation)
             draft = self._fact_draft(facts, names, analysis.answer_types, loaded, language)
-            role = asked_role(resolved.question)
             if draft is not None and role is not None and not holds_role(draft.text, role):
                 # "Who is its scientific director?" is not answered by who coordinates it.
                 draft = None
@@ -540,7 +541,6 @@ class ChatService:
         # ("the Quality of Life and Cancer platform" for "plateforme Qualité de vie et cancer").
         translated = bool(subjects) and not any(s in loaded.gazetteer for s in subjects)
         counted = counted_terms(resolved.question, names) if operation == "count" else set()
-        role = asked_role(resolved.question)
         scored_evidence = [
             e
             for e in score_evidence(
