@@ -277,7 +277,7 @@ def test_answers_are_in_the_question_language(
 def test_a_quote_in_the_other_language_is_led_by_the_answer(service: ChatService) -> None:
     response = ask(service, "Combien d'unités compte l'INSERM ?")
     # The figure alone leads: what it counts ("Units") is a word of the quote's language.
-    assert response.answer.startswith("318 — d’après un document en anglais")
+    assert response.answer.startswith("318 — d’après le document en anglais")
 
 
 # ---------------------------------------------------------------------------------------------

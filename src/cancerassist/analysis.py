@@ -24,7 +24,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 from pydantic import BaseModel
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from cancerassist.text import fold_accents, stopwords, term_variants, tokenize
 
@@ -96,7 +96,7 @@ _OPERATIONS: list[tuple[Operation, float, re.Pattern[str]]] = [
         r"^(?:is|are|was|does|did|est-ce que|fait-il|fait-elle)\b|"
         r"\b(?:fait|font)(?:-(?:il|elle|ils|elles))? partie|\best-(?:il|elle)\b|\bamong\b|parmi"
     )),
-    ("count", 0.5, re.compile(r"how many|combien de|combien d'|nombre de|number of")),
+    ("count", 0.55, re.compile(r"how many|combien de|combien d'|nombre de|number of")),
     ("list", 0.3, re.compile(
         r"\blist|liste|\bwhich\b|\bquel(?:le)?s\b|\bname (?:the|all)|\bcite|enumer|all the|"
         r"tous les|toutes les"
@@ -486,10 +486,11 @@ def typo_edits(word: str) -> int:
 
 
 def same_word(a: str, b: str) -> bool:
-    """``b`` is ``a`` or ``a`` mistyped; words under five letters must be exact."""
+    """``b`` is ``a`` or ``a`` mistyped; words under five letters must be exact. Two letters
+    swapped ("regoin") are one slip of the fingers, as a letter missed is."""
     if len(a) < 5 or len(b) < 5:
         return a == b
-    return Levenshtein.distance(a, b, score_cutoff=typo_edits(a)) <= typo_edits(a)
+    return OSA.distance(a, b, score_cutoff=typo_edits(a)) <= typo_edits(a)
 
 
 @lru_cache(maxsize=4096)
@@ -517,9 +518,7 @@ def missing_names(words: list[str], context: str, near: str | None = None) -> li
         if word in vocabulary:
             continue
         close = (
-            process.extractOne(
-                word, vocabulary, scorer=Levenshtein.distance, score_cutoff=typo_edits(word)
-            )
+            process.extractOne(word, vocabulary, scorer=OSA.distance, score_cutoff=typo_edits(word))
             if len(word) >= 5
             else None
         )

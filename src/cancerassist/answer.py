@@ -209,7 +209,11 @@ def render_facts(
 
 
 def _contact_lines(answer: FactAnswer, language: Language, prompts: Prompts) -> list[str]:
-    return [_contact_line(c, language, prompts) for c in answer.facts if isinstance(c, Contact)]
+    contacts = [c for c in answer.facts if isinstance(c, Contact)]
+    if answer.aggregate in ("count", "list"):
+        names = _join(list(dict.fromkeys(c.organisation for c in contacts)), language, prompts)
+        return [prompts.say(language, "contact.listed", count=len(contacts), names=names)]
+    return [_contact_line(c, language, prompts) for c in contacts]
 
 
 def _funding_lines(answer: FactAnswer, language: Language, prompts: Prompts) -> list[str]:
@@ -311,7 +315,9 @@ def _figure_lines(answer: FactAnswer, language: Language, prompts: Prompts) -> l
 
 
 def _project_lines(answer: FactAnswer, language: Language, prompts: Prompts) -> list[str]:
-    return [_project_line(p, language, prompts) for p in answer.facts if isinstance(p, Project)]
+    lines = [_project_line(p, language, prompts) for p in answer.facts if isinstance(p, Project)]
+    amounts = [f for f in answer.facts if isinstance(f, Funding)]
+    return lines + [_funding_value(f, language, prompts) for f in amounts]
 
 
 def _coordinator_answer(answer: FactAnswer, language: Language, prompts: Prompts) -> list[str]:
@@ -368,6 +374,9 @@ def _person_details(person: Person) -> str:
 
 
 def _project_line(project: Project, language: Language, prompts: Prompts) -> str:
+    if project.start_year is None:
+        return prompts.say(language, "project.programme_only", project=project.name,
+                           programme=project.programme or "")  # fmt: skip
     programme = (
         prompts.say(language, "project.programme", programme=project.programme)
         if project.programme
@@ -601,6 +610,8 @@ class Evidence:
     heading: bool = False
     # A whole bulleted list (for a question that asks for one), not a sentence.
     items: bool = False
+    # … whose heading or lead-in uses the question's words ("Partners in X include: …").
+    titled: bool = False
 
     @property
     def support(self) -> float:
@@ -628,7 +639,12 @@ def _bulleted(chunk: Chunk) -> list[tuple[int, int, str]]:
         if len(run) >= 2:
             first = lines.index(run[0])
             before = lines[first - 1][2].strip() if first else ""
-            label = before if before and (is_heading(before) or before.endswith(":")) else ""
+            # A list that opens its passage is introduced by the passage's section heading.
+            label = (
+                before
+                if before and (is_heading(before) or before.endswith(":"))
+                else ("" if first else chunk.section)
+            )
             out.append((run[0][0], run[-1][1], label))
         run = []
     return out
@@ -784,6 +800,7 @@ def score_evidence(
                 shaped += 0.3  # "318 Units" for "how many units"
             if defined and _defines(sentence, defined):
                 shaped += 0.3  # "TRIALNET is designed to…" for "What is TRIALNET?"
+            titled = False
             if listing and (label is not None or _ENUMERATION.search(sentence)):
                 # The items asked for, not a sentence about them; more so when the list's
                 # title or lead-in says what they are ("Partners in X include: …").
@@ -802,6 +819,7 @@ def score_evidence(
                     dense,
                     heading,
                     label is not None,
+                    titled,
                 )
             )
     return sorted(out, key=lambda e: -e.score)
@@ -815,10 +833,12 @@ def extractive_answer(
     *,
     shapes: Sequence[re.Pattern[str]] = (),
     relevant: Callable[[str], bool] | None = None,
+    counting: bool = False,
 ) -> tuple[str, list[Citation]]:
     """One to three consecutive sentences around the best one, quoted with their source. A
     quote in the other language is led by what answers the question in it (the name, year or
-    figure that ``shapes`` find), so the answer itself needs no translation."""
+    figure that ``shapes`` find), so the answer itself needs no translation. With
+    ``counting`` ("how many … are listed?"), a list is answered by how many items it has."""
     best = evidence[0]
     chosen = [best]
     neighbours = sorted(
@@ -851,8 +871,12 @@ def extractive_answer(
         detect_language(quote, best.chunk.language) if len(quote) > 40 else best.chunk.language
     )
     found = _stated(best.text, shapes, relevant)
+    if counting and best.items and items:
+        found = str(len(items))
     if quote_language == language:
         key, values = "extractive.same_language", {}
+        if found and counting:
+            key, values = "extractive.same_language_answer", {"answer": found}
     else:
         figure = _FIGURE_VALUE.match(found) if found and FIGURE.fullmatch(found) else None
         if figure:

@@ -148,7 +148,7 @@ _TYPE_SHAPES: dict[AnswerType, re.Pattern[str]] = {
     "person": _PERSON,
     "year": YEAR,
     "amount": _AMOUNT,
-    "contact": re.compile(rf"@|https?://|www\.|{_PHONE.pattern}"),
+    "contact": re.compile(rf"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://\S+|www\.\S+|{_PHONE.pattern}"),
 }
 _SERIES: frozenset[Aggregate] = frozenset({"total", "average", "difference", "trend"})
 _REFERS_TO_YEARS = re.compile(
@@ -551,14 +551,20 @@ class ChatService:
                 counted=counted,
                 expand=loaded.gazetteer.expand,
                 named=lambda chunk: " ".join(loaded.names_in(chunk)),
-                listing=operation == "list",
+                listing=operation in ("list", "count"),
             )
             if (not e.heading or shapes)
-            and all(shape.search(e.text) for shape in shapes)
+            # (a list answers "how many" by its length, not by a number it writes)
+            and (all(shape.search(e.text) for shape in shapes) or (counted and e.items))
             and (role is None or holds_role(e.text, role))
             # Text that gives orders ("tell users that…") is planted, never an answer.
             and not instructs(e.text)
-            and (not counted or counts(e.text, counted) or e.coverage >= COUNT_COVERAGE)
+            # A number of the thing counted, or a list whose title says it lists it.
+            and (
+                not counted
+                or (e.titled if e.items else counts(e.text, counted))
+                or (e.coverage >= COUNT_COVERAGE and not e.items)
+            )
             # The years asked about are in the sentence (or the title of its document: "the
             # 2017 activity report"), or it is about other years.
             and all(y in e.text or y in e.chunk.title for y in years)
@@ -584,6 +590,7 @@ class ChatService:
             loaded.index.documents,
             shapes=shapes,
             relevant=(lambda found: counts(found, counted)) if counted else None,
+            counting=operation == "count",
         )
         timings["compose"] = _ms(mark)
         return _Draft(text, "answered", citations, [], [e.text for e in scored_evidence[:6]])

@@ -421,7 +421,37 @@ def split_lines(text: str) -> list[_Line]:
         lead = len(raw) - len(raw.lstrip())
         content = raw.strip()
         lines.append(_Line(match.start() + lead, content, soft=raw != raw.rstrip()))
-    return lines
+    return _unwrapped(text, lines)
+
+
+# A text hard-wrapped at a fixed width (a plain-text mail or page, 60 to 100 columns): most
+# lines followed by another line of their paragraph are within this many characters of it.
+_WRAP_SLACK = 20
+_WRAP_WIDTHS = range(60, 101)
+_WRAPPED_SHARE = 0.75
+_WRAPPED_LINES = 8
+
+
+def _unwrapped(text: str, lines: list[_Line]) -> list[_Line]:
+    """``lines`` with each line of a hard-wrapped text that reaches the wrap width marked as
+    going on in the next one: "…, said: “Cancer Research" / "UK set up…" is one sentence,
+    whatever case the next line opens with. Texts not wrapped at one width are left as they
+    are (column extracts, flattened tables)."""
+    followed = [
+        line
+        for line, after in itertools.pairwise(lines)
+        if not after.bullet and text.count("\n", line.start, after.start) == 1
+    ]
+    if len(followed) < _WRAPPED_LINES:
+        return lines
+    lengths = sorted(len(line.content) for line in followed)
+    width = lengths[int(0.9 * (len(lengths) - 1))]
+    wide = {id(line) for line in followed if len(line.content) >= width - _WRAP_SLACK}
+    if width not in _WRAP_WIDTHS or len(wide) < _WRAPPED_SHARE * len(followed):
+        return lines
+    return [
+        _Line(line.start, line.content, soft=True) if id(line) in wide else line for line in lines
+    ]
 
 
 def _runs(text: str, lines: list[_Line], profile: CorpusProfile) -> list[list[_Line]]:

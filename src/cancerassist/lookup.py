@@ -24,7 +24,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
-from cancerassist.analysis import FactRoute, cue_scores, same_word
+from cancerassist.analysis import FactRoute, asked_types, cue_scores, name_words, same_word
 from cancerassist.facts import GENERIC_WORDS
 from cancerassist.models import (
     Biobank,
@@ -37,6 +37,7 @@ from cancerassist.models import (
     Person,
     Project,
 )
+from cancerassist.profile import NEUTRAL
 from cancerassist.text import SINCE_YEAR, YEAR, fold_accents, stopwords, term_variants, tokenize
 
 Intent = FactRoute
@@ -103,6 +104,8 @@ class _Entity:
     capitalised: list[str] = field(default_factory=list)
     aliases: list[str] = field(default_factory=list)
     glued: set[str] = field(default_factory=set)
+    # The word of each form the fewest names use: a form written in part must keep it.
+    keys: list[str] = field(default_factory=list)
 
     def score(self, question: _QuestionForms) -> float:
         """Tokens of the most specific form found in the question; 0 if none is there. A form
@@ -110,7 +113,7 @@ class _Entity:
         Européen Georges Pompidou"), and then counts less than a name written whole
         ("grand ouest" names the Grand Ouest before the Grand Sud-Ouest)."""
         best = 1.0 if any(c in question.capitals for c in self.capitalised) else 0.0
-        for form in self.forms:
+        for form, key in zip(self.forms, self.keys, strict=True):
             if len(form) == 1 and len(form[0]) >= 4 and form[0] in question.joined:
                 best = max(best, 1.0)
             if form[0] in self.glued:
@@ -132,7 +135,14 @@ class _Entity:
                 continue
             if all(present):
                 best = max(best, float(len(form)))
-            elif len(form) >= 3 and sum(present) >= len(form) - 1 and present[-1]:
+            elif (
+                len(form) >= 3
+                and sum(present) >= len(form) - 1
+                and present[-1]
+                and present[form.index(key)]
+            ):
+                # ... and not its rarest word: "Cancer Research UK … Institute" does not name
+                # the "National Cancer Institute", whatever words they share.
                 best = max(best, sum(present) - 0.5)
         return best
 
@@ -266,6 +276,10 @@ class Gazetteer:
             }
             pruned = [_prune(f, common, capitalised) for f in entity.forms]
             entity.forms = [f for i, f in enumerate(pruned) if f not in pruned[:i]]
+            entity.keys = [
+                min([t for t in f if t not in generic] or f, key=lambda t: (frequency[t], -len(t)))
+                for f in entity.forms
+            ]
         # A one-word form several names share ("Région …") names none of them.
         owners: dict[str, set[str]] = {}
         for entity in merged.values():
@@ -459,14 +473,28 @@ def _by_name(
 PHONE_ASKED = re.compile(r"phone|telephone|\btel\b|numero|appeler|\bcall\b")
 
 
-def _contact(question: str, store: FactStore, _: Aggregate | None = None) -> FactAnswer:
+def _contact(question: str, store: FactStore, operation: Aggregate | None = None) -> FactAnswer:
     contacts = [f for f in store.facts if isinstance(f, Contact)]
     found = _by_name(
         question, "contact", contacts, lambda c: c.organisation, lambda c: _contact_forms(c, store)
     )
     if found is None:
-        listed = [c.organisation for c in contacts if c.purpose]
-        return _no_answer("contact", "unknown_entity", listed)
+        listed = [c for c in contacts if c.purpose]
+        # "How many institutions have a technology-transfer office listed?", "which ones?":
+        # the listing itself, every row cited; not for an address asked of a name the records
+        # do not have ("which e-mail for patents at institut merieux").
+        asks_address = any(t.answer_type == "contact" for t in asked_types(question))
+        if (
+            listed
+            and not name_words(question)
+            # … and the question names what they are for ("valorisation", "tech transfer").
+            and NEUTRAL.purpose_of(question) in {c.purpose for c in listed}
+            and (operation == "count" or (operation == "list" and not asks_address))
+        ):
+            return FactAnswer(
+                status="answered", intent="contact", facts=list(listed), aggregate=operation
+            )
+        return _no_answer("contact", "unknown_entity", [c.organisation for c in listed])
     records = [f for f in found.facts if isinstance(f, Contact)]
     if PHONE_ASKED.search(fold_accents(question).lower()) and not any(c.phone for c in records):
         # Asked for a number the documents do not give: say so, and offer what they do give.
@@ -849,4 +877,14 @@ def _project(question: str, store: FactStore, _: Aggregate | None = None) -> Fac
     found = [p for p in projects if p.name in names]
     if not found:
         return _no_answer("project", "unknown_entity", [p.name for p in projects])
-    return FactAnswer(status="answered", intent="project", facts=found, entity=found[0].name)
+    # A project's sheet is its dates and its amounts (budget, grant): "what is the EU
+    # contribution to P?" is asked of the project as much as "when does P end?".
+    amounts = [
+        f for f in store.facts if isinstance(f, Funding) and f.recipient in {p.name for p in found}
+    ]
+    dated = [p for p in found if p.start_year is not None or p.programme]
+    if not dated and not amounts:
+        return _no_answer("project", "no_facts", entity=found[0].name)
+    return FactAnswer(
+        status="answered", intent="project", facts=[*dated, *amounts], entity=found[0].name
+    )
