@@ -9,7 +9,7 @@ import pytest
 from cancerassist.analysis import detect_operation
 from cancerassist.index import SearchIndex
 from cancerassist.lookup import FactAnswer, Gazetteer, Intent, lookup
-from cancerassist.models import Contact, Funding, PartnerRole, Person
+from cancerassist.models import Contact, Funding, PartnerRole, Person, Project
 
 
 def ask(search_index: SearchIndex, question: str, intent: Intent = "funding") -> FactAnswer:
@@ -117,8 +117,11 @@ def test_project_questions(search_index: SearchIndex) -> None:
     assert len(partners.facts) == 9
     budget = ask(search_index, "What was BONE-NET's total budget?")
     assert budget.value_eur == Decimal("3263864")
-    (project,) = ask(search_index, "Quelle est la durée de BONE-NET ?", "project").facts
+    sheet = ask(search_index, "Quelle est la durée de BONE-NET ?", "project").facts
+    (project,) = [f for f in sheet if isinstance(f, Project)]
     assert "Durée : 2011-2015" in project.provenance.quote
+    # The project's answer carries its amounts too: "what is its budget?" is asked of it.
+    assert Decimal("3263864") in {f.amount_eur for f in sheet if isinstance(f, Funding)}
 
 
 def test_roles_people_biobanks(search_index: SearchIndex) -> None:

@@ -98,8 +98,8 @@ _OPERATIONS: list[tuple[Operation, float, re.Pattern[str]]] = [
     )),
     ("count", 0.55, re.compile(r"how many|combien de|combien d'|nombre de|number of")),
     ("list", 0.3, re.compile(
-        r"\blist|liste|\bwhich\b|\bquel(?:le)?s\b|\bname (?:the|all)|\bcite|enumer|all the|"
-        r"tous les|toutes les"
+        r"\blist|liste|\bwhich\b|\bwhat are\b|\bquel(?:le)?s\b|\bname (?:the|all)|\bcite|enumer|"
+        r"all the|tous les|toutes les"
     )),
 ]  # fmt: skip
 

@@ -626,28 +626,59 @@ class Evidence:
 _ENUMERATION = re.compile(r"(?:[^;]+;){2,}[^;]+|:\s*(?:[^,]+,){2,}[^,]+")
 
 
+# What a list scores over a sentence when a list is asked for and its title says it is one.
+LISTED = 0.5
+# … and when nothing says what it lists: an enumeration in the right place may still be it.
+UNTITLED_LIST = 0.15
+# How far back a list's lead-in may start.
+LEAD_IN_CHARS = 400
+
+
 def _bulleted(chunk: Chunk) -> list[tuple[int, int, str]]:
-    """Spans of the chunk's bulleted lists (two items or more), each with the line that
-    introduces it (a heading or a lead-in ending with a colon), if any."""
+    """Spans of the chunk's lists, each with the line that introduces it (a heading or a
+    lead-in ending with a colon), if any: bulleted lines (two or more), or lines with no
+    closing punctuation that all open on the same word ("Réseau Est" / "Réseau Ouest" / …,
+    three or more), as a list without bullets is written."""
     lines = [(m.start(), m.end(), m.group()) for m in re.finditer(r"[^\n]+", chunk.text)]
     out: list[tuple[int, int, str]] = []
     run: list[tuple[int, int, str]] = []
     for line in [*lines, (0, 0, "")]:
-        if line[2].lstrip().startswith("•"):
+        if _continues_list(run, line[2]):
             run.append(line)
             continue
-        if len(run) >= 2:
+        bulleted = bool(run) and run[0][2].lstrip().startswith("•")
+        if len(run) >= (2 if bulleted else 3):
             first = lines.index(run[0])
             before = lines[first - 1][2].strip() if first else ""
-            # A list that opens its passage is introduced by the passage's section heading.
+            # A list with no line of its own to introduce it is what its section is about.
             label = (
-                before
-                if before and (is_heading(before) or before.endswith(":"))
-                else ("" if first else chunk.section)
+                before if before and (is_heading(before) or before.endswith(":")) else chunk.section
             )
             out.append((run[0][0], run[-1][1], label))
-        run = []
+        run = [line] if _continues_list([], line[2]) else []
     return out
+
+
+def _lead_in(chunk: Chunk, index: SearchIndex) -> str | None:
+    """The line that introduces a list opening ``chunk``, where the chunker left it at the
+    end of the chunk before ("Leurs missions communes … sont de :")."""
+    text = index.documents[chunk.doc_id].text
+    before = text[max(0, source_offset(chunk, 0) - LEAD_IN_CHARS) : source_offset(chunk, 0)]
+    lines = [line.strip() for line in before.splitlines() if line.strip()]
+    return lines[-1] if lines and lines[-1].endswith(":") else None
+
+
+def _continues_list(run: list[tuple[int, int, str]], line: str) -> bool:
+    """``line`` is an item of the list ``run`` holds (or may open one)."""
+    text = line.strip()
+    if text.startswith("•"):
+        return not run or run[0][2].lstrip().startswith("•")
+    words = text.split()
+    if not words or len(text) > 120 or text[-1] in ".!?:;," or not words[0][:1].isupper():
+        return False
+    return not run or (
+        not run[0][2].lstrip().startswith("•") and run[0][2].split()[0].lower() == words[0].lower()
+    )
 
 
 def _sentences(chunk: Chunk) -> list[tuple[int, int, bool]]:
@@ -759,6 +790,7 @@ def score_evidence(
     expand: Callable[[str], str] = str,
     named: Callable[[Chunk], str] = lambda chunk: "",
     listing: bool = False,
+    subject: AbstractSet[str] = frozenset(),
 ) -> list[Evidence]:
     """Sentences of the retrieved chunks, best first. Coverage is the share of the question's
     weight (IDF) that a sentence's words match; a word the corpus never uses counts fully
@@ -768,14 +800,18 @@ def score_evidence(
     of the aliases a sentence writes ("le RGO" matches "Réseau Grand Ouest"); ``named``
     the names its passage writes, which count for its sentences as its section title does
     (half): a sentence of a passage about the subject asked is about it. With ``listing``
-    (the question asks for a list), each bulleted list is a candidate too, its heading or
-    lead-in line counting as its words, and a list scores more than a single sentence."""
+    (the question asks for a list), each list is a candidate too, its heading or lead-in line
+    counting as its words, and a list titled by what is asked (the ``counted`` words, or the
+    question's words outside the ``subject``'s name) scores more than a single sentence."""
     idf = index.idf()
     unknown = max(idf.values(), default=1.0)
     words = term_variants(question, translate=True)
     defined = _defined(question)
     weights = [max((idf[v] for v in variants if v in idf), default=unknown) for variants in words]
     total = sum(weights) or 1.0
+    asked = set(counted) or {
+        form for variants in words if not set(variants) & subject for form in variants
+    }
     out = []
     for hit in hits:
         # A list's span carries its title (maybe empty); a sentence's carries None.
@@ -783,7 +819,10 @@ def score_evidence(
             (start, end, heading, None) for start, end, heading in _sentences(hit.chunk)
         ]
         if listing:
-            spans += [(start, end, False, label) for start, end, label in _bulleted(hit.chunk)]
+            spans += [
+                (start, end, False, label if start else _lead_in(hit.chunk, index) or label)
+                for start, end, label in _bulleted(hit.chunk)
+            ]
         for start, end, heading, label in spans:
             sentence = hit.chunk.text[start:end]
             tokens = set(tokenize(expand(f"{label or ''} {sentence}")))
@@ -801,12 +840,22 @@ def score_evidence(
             if defined and _defines(sentence, defined):
                 shaped += 0.3  # "TRIALNET is designed to…" for "What is TRIALNET?"
             titled = False
-            if listing and (label is not None or _ENUMERATION.search(sentence)):
+            if listing and (label is not None or (_ENUMERATION.search(sentence) and not counted)):
                 # The items asked for, not a sentence about them; more so when the list's
                 # title or lead-in says what they are ("Partners in X include: …").
                 lead = sentence.partition(":")[0] if label is None else label
-                titled = any(set(tokenize(lead)) & set(v) for v in words)
-                shaped += 0.3 if titled else 0.15
+                # Items that are all named by what the question asks for ("Réseau Est",
+                # "Réseau Ouest" for "which networks…") are titled by it too.
+                heads = {line.split()[0] for line in sentence.splitlines() if line.split()}
+                if label is not None and len(heads) == 1:
+                    lead = f"{lead} {heads.pop()}"
+                # … by the words of what is asked, not of whom it is asked ("which sites
+                # does Réseau Est have" is not answered by a list of networks).
+                titled = bool(set(tokenize(lead)) & asked)
+                if label is not None and not titled and not sentence.lstrip().startswith("•"):
+                    # Lines that open on the same word are a list only for what they name.
+                    continue
+                shaped += LISTED if titled else UNTITLED_LIST
             score = coverage + shaped + 0.1 / hit.rank + dense * 0.2
             out.append(
                 Evidence(
@@ -864,6 +913,10 @@ def extractive_answer(
         # list in the document (a passage may hold only its first items).
         list_start = source_offset(best.chunk, best.start) if best.items else source_end
         items, source_end = _list_after(documents[best.chunk.doc_id].text, list_start)
+        if best.items and not items:
+            # A list without bullets: its lines, as the passage holds them.
+            items = [line.strip() for line in best.text.splitlines() if line.strip()]
+            source_end = source_offset(best.chunk, best.end - 1) + 1
         if best.items and items:
             quote = re.sub(r"\s+", " ", best.chunk.text[start : best.start]).strip()
         quote = f"{quote} {'; '.join(items)}".strip() if items else quote

@@ -133,6 +133,8 @@ COUNT_COVERAGE = 0.5
 PASSAGES = 8
 # How far past them a passage about the question's subject that holds the asked type of
 # thing (a person, a year, an amount) is still looked at.
+# For a list asked for, the passages beside this many of the best ones are read too.
+LIST_NEIGHBOURS = 3
 # The opening of a document that says what it is about.
 LEAD_CHARS = 600
 SHAPED_PASSAGES = 24
@@ -536,6 +538,15 @@ class ChatService:
             for h in result.hits[PASSAGES:]
             if is_about(h.chunk) and all(shape.search(h.chunk.text) for shape in shapes)
         ]
+        if operation in ("list", "count"):
+            # A list the chunker cut goes on in the passage beside it, which ranks lower:
+            # the items asked for are the ones it does not share the question's words with.
+            present = {h.chunk.chunk_id for h in hits}
+            for h in hits[:LIST_NEIGHBOURS]:
+                for other in loaded.index.beside(h.chunk):
+                    if other.chunk_id not in present:
+                        present.add(other.chunk_id)
+                        hits.append(h.model_copy(update={"chunk": other}))
         years = [str(y) for y in resolved.years]
         # A name the gazetteer does not know may be a description the question translates
         # ("the Quality of Life and Cancer platform" for "plateforme Qualité de vie et cancer").
@@ -552,6 +563,7 @@ class ChatService:
                 expand=loaded.gazetteer.expand,
                 named=lambda chunk: " ".join(loaded.names_in(chunk)),
                 listing=operation in ("list", "count"),
+                subject={t for name in resolved.subjects for t in tokenize(name)},
             )
             if (not e.heading or shapes)
             # (a list answers "how many" by its length, not by a number it writes)

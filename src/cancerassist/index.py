@@ -159,9 +159,22 @@ class SearchIndex:
         self.profile = profile
         self._starts: dict[str, list[tuple[int, str]]] | None = None
         self._idf: dict[str, float] | None = None
+        self._positions: dict[str, int] | None = None
 
     def __len__(self) -> int:
         return len(self.chunks)
+
+    def beside(self, chunk: Chunk) -> list[Chunk]:
+        """The chunks just before and after ``chunk`` in its document and section: where a
+        list cut by the chunker goes on."""
+        if self._positions is None:
+            self._positions = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+        at = self._positions[chunk.chunk_id]
+        return [
+            other
+            for other in self.chunks[max(0, at - 1) : at + 2]
+            if other is not chunk and (other.doc_id, other.section) == (chunk.doc_id, chunk.section)
+        ]
 
     def idf(self) -> dict[str, float]:
         """BM25's inverse document frequency of every indexed token (computed once)."""

@@ -487,7 +487,10 @@ def _contact(question: str, store: FactStore, operation: Aggregate | None = None
         if (
             listed
             and not name_words(question)
-            # … and the question names what they are for ("valorisation", "tech transfer").
+            # … and the question asks for organisations and names what their contacts are
+            # for ("which institutions … valorisation"), not "which mission is about
+            # valorisation".
+            and re.search(NEUTRAL.headings.columns["organisation"], question, re.IGNORECASE)
             and NEUTRAL.purpose_of(question) in {c.purpose for c in listed}
             and (operation == "count" or (operation == "list" and not asks_address))
         ):
