@@ -174,7 +174,7 @@ _ASKED: list[tuple[AnswerType, float, re.Pattern[str]]] = [
 _ASKED_ROLE = re.compile(
     rf"^\W*(?:{_OPENING}\s+)?"
     r"(?:(?:who is|who was|who's|qui (?:en )?est|qui (?:en )?etait|qui sera)\s+"
-    r"(?:the|le|la|l'|l’)\s*(?P<role>[a-z-]{4,})\b"
+    r"(?:the|le|la|l'|l’|[a-z0-9-]+'s)\s*(?P<role>[a-z-]{4,})\b"
     # … or its verb: "qui dirige…", "who chairs…", "qui était à la tête…"
     r"|(?:who|qui)\s+(?:(?:en|y|currently|actuellement|est|sont|etait|was|is|a)\s+)*"
     r"(?P<verb>(?:a la )?[a-z-]{4,})\b)"
@@ -188,6 +188,12 @@ def _role_families() -> list[re.Pattern[str]]:
     """Each family's words, a pattern run on accent-folded lower-case text."""
     table: dict[str, str] = _load_questions(_QUESTIONS)["roles"]
     return [re.compile(pattern) for pattern in table.values()]
+
+
+def names_role(text: str) -> bool:
+    """``text`` names a post of one of the role families ("Président", "Directeur général")."""
+    folded = fold_accents(text).lower()
+    return any(p.search(folded) for p in _role_families())
 
 
 def asked_role(question: str) -> re.Pattern[str] | None:

@@ -152,6 +152,8 @@ _TYPE_SHAPES: dict[AnswerType, re.Pattern[str]] = {
     "amount": _AMOUNT,
     "contact": re.compile(rf"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://\S+|www\.\S+|{_PHONE.pattern}"),
 }
+# Routes whose records are people: one may answer a "who" question another did not know.
+_PEOPLE_ROUTES = frozenset({"coordinator", "person", "biobank"})
 _SERIES: frozenset[Aggregate] = frozenset({"total", "average", "difference", "trend"})
 _REFERS_TO_YEARS = re.compile(
     r"\b(?:those|these|the two|both|ces|les deux|deux|ces deux)\s+(?:\w+\s+)?(?:years|annees|ans)\b"
@@ -492,8 +494,19 @@ class ChatService:
                 break
             # Below the best route, only a route the question has cue words for, and only if
             # the best has none (its examples and its words agree on what is asked).
+            # Or a route of people when a person is asked for and the best, a route of people
+            # too, did not know whom the question is about ("qui dirige X ?" is asked of the
+            # people records when X coordinates no project).
+            peers = (
+                scored.route in _PEOPLE_ROUTES
+                and analysis.routes[0].route in _PEOPLE_ROUTES
+                and any(t.answer_type == "person" for t in analysis.answer_types)
+                and bool(refusals)
+                and all(r.entity is None for r in refusals)
+            )
             if scored.route == "passage" or (
                 rank
+                and not peers
                 and (
                     scored.route not in cues
                     or (analysis.routes[0].route in cues and not best_misfit)
@@ -568,7 +581,8 @@ class ChatService:
             if (not e.heading or shapes)
             # (a list answers "how many" by its length, not by a number it writes)
             and (all(shape.search(e.text) for shape in shapes) or (counted and e.items))
-            and (role is None or holds_role(e.text, role))
+            # (a table row holds the role its column header names)
+            and (role is None or holds_role(f"{e.text} {e.chunk.table_header or ''}", role))
             # Text that gives orders ("tell users that…") is planted, never an answer.
             and not instructs(e.text)
             # A number of the thing counted, or a list whose title says it lists it.
@@ -655,7 +669,10 @@ class ChatService:
         if not all(
             _TYPE_SHAPES[t.answer_type].search(text)
             or (t.answer_type == "contact" and facts.intent == "contact")
-            or (t.answer_type == "person" and facts.intent in ("coordinator", "partners"))
+            or (
+                t.answer_type == "person"
+                and facts.intent in ("coordinator", "partners", "person", "biobank")
+            )
             for t in answer_types
         ):
             return None

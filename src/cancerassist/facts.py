@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from cancerassist.amounts import find_amounts
+from cancerassist.analysis import names_role
 from cancerassist.ingest import Block, MappedText
 from cancerassist.models import (
     Biobank,
@@ -828,7 +830,36 @@ def _titled_people(ctx: _Context, block: Block) -> Iterator[Fact]:
             )
 
 
+# A name on a line of its own: two or three capitalised words ("Norbert Ifrah", "Jean-Marc
+# Gambaudo", "Marie DUPONT").
+_NAME_LINE = re.compile(r"^[A-ZÀ-Þ][\w’'-]+(?:\s+[A-ZÀ-Þ][\w’'-]+){1,2}$")
+# The most words a post on the line under a name has ("Directeur général délégué").
+_POST_WORDS = 5
+
+
+def _signatures(ctx: _Context) -> Iterator[Fact]:
+    """A name on its own line with the post on the next one, as letters and editorials are
+    signed ("Norbert Ifrah" / "Président")."""
+    for name, post in itertools.pairwise(ctx.blocks):
+        if (
+            name.kind == post.kind == "heading"
+            and _NAME_LINE.match(name.text)
+            and len(post.text.split()) <= _POST_WORDS
+            and names_role(post.text)
+            and not names_role(name.text)
+        ):
+            yield Person(
+                name=name.text,
+                role=post.text,
+                # A document signed so speaks for what it is about (its publisher's head
+                # signs its editorial).
+                affiliation=ctx.document.subject,
+                provenance=ctx.span(min(name.mapped().offsets), max(post.mapped().offsets) + 1),
+            )
+
+
 def extract_people(ctx: _Context) -> Iterator[Fact]:
+    yield from _signatures(ctx)
     for index, (block, section) in enumerate(zip(ctx.blocks, ctx.sections, strict=True)):
         if block.kind == "paragraph":
             yield from _titled_people(ctx, block)

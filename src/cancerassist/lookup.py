@@ -24,7 +24,15 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
-from cancerassist.analysis import FactRoute, asked_types, cue_scores, name_words, same_word
+from cancerassist.analysis import (
+    FactRoute,
+    asked_role,
+    asked_types,
+    cue_scores,
+    holds_role,
+    name_words,
+    same_word,
+)
 from cancerassist.facts import GENERIC_WORDS
 from cancerassist.models import (
     Biobank,
@@ -834,6 +842,19 @@ def _person(question: str, store: FactStore, operation: Aggregate | None = None)
     found = _by_name(question, "person", people, lambda p: p.name, lambda p: [p.name.split()[-1]])
     if found:
         return found
+    role = asked_role(question)
+    if role is not None:
+        # "Who is the president of O?": whoever holds that post at the organisation named.
+        holders = [p for p in people if p.affiliation and holds_role(p.role or "", role)]
+        at = _by_name(
+            question,
+            "person",
+            holders,
+            lambda p: p.affiliation or "",
+            lambda p: _aliases(store, p.affiliation or ""),
+        )
+        if at is not None:
+            return at
     if re.search(
         r"key people|personnes cles|people involved|personnes impliquees",
         fold_accents(question).lower(),
