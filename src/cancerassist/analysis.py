@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from cancerassist.text import fold_accents, stopwords, term_variants, tokenize
+from cancerassist.text import YEAR, fold_accents, stopwords, term_variants, tokenize
 
 # The routes the facts answer, and the passages' route.
 FactRoute = Literal[
@@ -73,7 +73,8 @@ _OPERATIONS: list[tuple[Operation, float, re.Pattern[str]]] = [
         r"(?:[\w'-]+\s+){0,3}(?:baisse|diminution|chute|recul|drop|decrease|fall|decline|cut)"
     )),
     ("difference", 0.8, re.compile(
-        r"difference|ecart|how much more|how much less|combien de plus|combien de moins|"
+        r"difference|ecart|how much more|how much less|how many more|how many fewer|"
+        r"combien (?:d'\w+ |de \w+ )?de (?:plus|moins)|par rapport a|compared (?:to|with)|"
         r"de combien .* (?:augmente|baisse|diminue|plus|moins)|by how much"
     )),
     ("trend", 0.7, re.compile(
@@ -287,9 +288,20 @@ def _without_names(question: str) -> str:
     return folded
 
 
+# Operations over amounts through the years: a question that asks one of them of a year is a
+# cue for the funding records ("how many millions more in 2022 than in 2019?").
+_YEARLY_OPERATIONS = frozenset({"difference", "total", "average", "trend", "increase", "decrease"})
+
+
 def cue_scores(question: str) -> dict[Route, float]:
     folded = fold_accents(question).lower()
-    return {route: CUE_WEIGHT for route, pattern in _cues() if pattern.search(folded)}
+    cues: dict[Route, float] = {
+        route: CUE_WEIGHT for route, pattern in _cues() if pattern.search(folded)
+    }
+    found = detect_operation(question)
+    if found and found.operation in _YEARLY_OPERATIONS and YEAR.search(question):
+        cues.setdefault("funding", CUE_WEIGHT)
+    return cues
 
 
 _Label = TypeVar("_Label", Operation, AnswerType)

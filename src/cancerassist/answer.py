@@ -523,6 +523,8 @@ def _funding_value(record: Funding, language: Language, prompts: Prompts) -> str
         )
     elif record.year:
         key = "value_year" if record.funder else "value_year_no_funder"
+        if record.funder and record.purpose and not record.recipient:
+            key = "value_year_purpose"
     elif record.period_start and not record.period_end:
         key = "value_since"
     else:
@@ -542,6 +544,7 @@ def _funding_value(record: Funding, language: Language, prompts: Prompts) -> str
         year=record.year,
         since=record.period_start,
         period=period.strip(" ()") if key == "value_period" else period,
+        purpose=record.purpose or "",
     )
 
 

@@ -374,6 +374,7 @@ def extract_cell_tables(ctx: _Context) -> Iterator[Fact]:
                 if start >= 0
                 else amounts[0].text,
                 year=int(year) if year and re.fullmatch(r"(?:19|20)\d{2}", year) else None,
+                purpose=cell("purpose"),
                 kind=kind,
                 provenance=ctx.provenance(row),
             )

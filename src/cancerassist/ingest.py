@@ -400,10 +400,11 @@ def load_corpus(
 
 def guess_title(text: str, path: Path) -> str:
     """The first line that may be a title: not too long, opening on a letter or a digit
-    ("|Icone Imprimer" is a page's print button)."""
+    ("|Icone Imprimer" is a page's print button), not a table's row of cells (a
+    spreadsheet's header row names its columns, not the document)."""
     for raw in text.splitlines():
         line = raw.strip()
-        if 3 <= len(line) <= 120 and line[0].isalnum():
+        if 3 <= len(line) <= 120 and line[0].isalnum() and CELL not in line:
             return line
     return path.stem.replace("-", " ").replace("_", " ")
 

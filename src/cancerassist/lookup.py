@@ -593,6 +593,7 @@ def _funding(question: str, store: FactStore, operation: Aggregate | None = None
     wanted = {kind for word, kind in _KIND_WORDS.items() if word in folded}
     if wanted and any(r.kind in wanted for r in records):
         records = [r for r in records if r.kind in wanted]
+    records = _by_purpose(records, question)
     entity = next(iter(sorted(funders or recipients)), None)
     compared = _compare_parties(records, mentioned, operation, _years(question))
     if compared is not None:
@@ -616,6 +617,31 @@ def _funding(question: str, store: FactStore, operation: Aggregate | None = None
             [*records, *extra], aggregate="value", value_eur=records[0].amount_eur, entity=entity
         )
     return _answered([*(series or records), *extra], aggregate="list", entity=entity)
+
+
+def _by_purpose(records: list[Funding], question: str) -> list[Funding]:
+    """Where a table gives a funder several amounts in a year, by purpose ("niveau
+    régional", "niveau national", "recherche (total)"), the ones for what the question says
+    the money is for: those whose purpose uses most of its words; if it names none, the
+    largest (the whole, not one of its parts). Other years and funders are kept as they are."""
+    if not any(r.purpose for r in records):
+        return records
+    asked = {form for forms in term_variants(question, translate=True) for form in forms}
+
+    def score(record: Funding) -> int:
+        return len(set(tokenize(record.purpose or "")) & asked)
+
+    groups: dict[tuple[str | None, int | None], list[Funding]] = {}
+    for r in records:
+        groups.setdefault((r.funder, r.year), []).append(r)
+    kept: set[int] = set()
+    for group in groups.values():
+        best = max(map(score, group))
+        if best:
+            kept.update(id(r) for r in group if score(r) == best)
+        else:
+            kept.add(id(max(group, key=lambda r: r.amount_eur)))
+    return [r for r in records if id(r) in kept]
 
 
 def _compare_parties(
@@ -645,7 +671,11 @@ def _funding_series(
     series = years.select(series)
     if not series:
         return _no_answer("funding", "no_facts", entity=entity, years=asked)
-    if operation in ("total", "average", "difference") and years.missing(series):
+    ends = {series[0].year, series[-1].year}
+    if (operation in ("total", "average") and years.missing(series)) or (
+        # a difference needs the two years it compares, not those between them
+        operation == "difference" and asked and not {asked[0], asked[1]} <= ends
+    ):
         # A total over years some of which are missing would be a wrong total.
         return _no_answer("funding", "range_incomplete", facts=series, entity=entity, years=asked)
     facts, kw = _compute(operation, series)

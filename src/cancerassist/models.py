@@ -165,6 +165,8 @@ class Funding(BaseModel):
     period_start: int | None = None
     period_end: int | None = None
     programme: str | None = None
+    # What the amount is for, where a table has a column for it ("niveau national").
+    purpose: str | None = None
     kind: Literal["grant", "budget", "funds_raised", "investment", "membership_fee"] = "grant"
     provenance: Provenance
 
