@@ -101,7 +101,7 @@ _BARE_FIGURE = re.compile(r"^\+?\s?\d[\d\s.,]*\s?%?$")
 GENERIC_WORDS = frozenset(
     "université university universitat universitätsklinikum institut institute hôpital hopital "
     "hôpitaux centre center groupe hospitalier de du des la le les l d et "
-    "of the and for".split()
+    "of the and for project projet programme program".split()
 )
 
 # The labels of a project sheet, in French and English, and the field each gives.

@@ -112,8 +112,8 @@ class _Entity:
     capitalised: list[str] = field(default_factory=list)
     aliases: list[str] = field(default_factory=list)
     glued: set[str] = field(default_factory=set)
-    # The word of each form the fewest names use: a form written in part must keep it.
-    keys: list[str] = field(default_factory=list)
+    # Its words no other name uses: a long name written in part must keep one of them.
+    own: set[str] = field(default_factory=set)
 
     def score(self, question: _QuestionForms) -> float:
         """Tokens of the most specific form found in the question; 0 if none is there. A form
@@ -121,7 +121,7 @@ class _Entity:
         Européen Georges Pompidou"), and then counts less than a name written whole
         ("grand ouest" names the Grand Ouest before the Grand Sud-Ouest)."""
         best = 1.0 if any(c in question.capitals for c in self.capitalised) else 0.0
-        for form, key in zip(self.forms, self.keys, strict=True):
+        for form in self.forms:
             if len(form) == 1 and len(form[0]) >= 4 and form[0] in question.joined:
                 best = max(best, 1.0)
             if form[0] in self.glued:
@@ -147,10 +147,10 @@ class _Entity:
                 len(form) >= 3
                 and sum(present) >= len(form) - 1
                 and present[-1]
-                and present[form.index(key)]
+                and any(p and t in self.own for p, t in zip(present, form, strict=True))
             ):
-                # ... and not its rarest word: "Cancer Research UK … Institute" does not name
-                # the "National Cancer Institute", whatever words they share.
+                # ... and keep a word of its own: "Cancer Research UK … Institute" does not
+                # name the "National Cancer Institute", whatever words they share.
                 best = max(best, sum(present) - 0.5)
         return best
 
@@ -284,10 +284,7 @@ class Gazetteer:
             }
             pruned = [_prune(f, common, capitalised) for f in entity.forms]
             entity.forms = [f for i, f in enumerate(pruned) if f not in pruned[:i]]
-            entity.keys = [
-                min([t for t in f if t not in generic] or f, key=lambda t: (frequency[t], -len(t)))
-                for f in entity.forms
-            ]
+            entity.own = {t for f in entity.forms for t in f if frequency[t] == 1} - generic
         # A one-word form several names share ("Région …") names none of them.
         owners: dict[str, set[str]] = {}
         for entity in merged.values():
