@@ -12,6 +12,7 @@ from cancerassist.analysis import (
     asked_role,
     asked_types,
     continuation_score,
+    cue_scores,
     detect_operation,
     follow_up_score,
     holds_role,
@@ -70,6 +71,12 @@ def test_missing_names_accept_typos_and_acronyms_but_not_other_names() -> None:
         ("Did the funding go up or down between 2014 and 2016?", "trend"),
         ("Quel est le total de ces deux années ?", "total"),
         ("How many partners does the project have?", "count"),
+        # "among" in a "how many" question does not make it a membership question.
+        ("How many networks are listed among those of the programme?", "count"),
+        (
+            "Combien de millions de plus le réseau a-t-il reçus en 2022 par rapport à 2019 ?",
+            "difference",
+        ),
         ("Is the University of Nantes a partner?", "membership"),
         ("L'Université de Sheffield fait-elle partie des partenaires ?", "membership"),
         # "somme" is also just "amount": no total without "des", "totale"…
@@ -164,6 +171,19 @@ def test_routes_are_scored_by_the_nearest_example_and_cue_words() -> None:
         ("Qui en est le directeur d'unité ?", "It is headed by Dr Martin.", "its headquarters"),
         ("Who is the treasurer of the network?", "Anne Roy, treasurer", "Anne Roy, president"),
         ("Who founded the company?", "It was founded in 2010 by A. Roy.", "Les fonds propres"),
+        # A possessive before the post; "who leads" is answered by any post that heads.
+        (
+            "Who is Armor's director general?",
+            "Paul Giraud, Directeur général",
+            "Anne Roy, trésorière",
+        ),
+        ("Who leads the platform?", "Dr Vielh, responsable de la plateforme", "its headquarters"),
+        ("Qui pilote le projet ?", "Il est coordonné par Anne Roy.", "son trésorier"),
+        (
+            "Who is responsible for the biobank?",
+            "Responsable : Dr Vielh",
+            "the biobank's trésorier",
+        ),
     ],
 )
 def test_the_role_a_who_question_names(question: str, holder: str, other: str) -> None:
@@ -221,3 +241,10 @@ def test_a_message_may_ask_two_questions(question: str, parts: list[str] | None)
 def test_a_sentence_counts_the_thing_asked(sentence: str, counted: set[str], found: bool) -> None:
     assert counts(sentence, counted) is found
     assert bool(FIGURE.search(sentence)) or not found
+
+
+def test_a_yearly_operation_with_a_year_is_a_cue_for_funding() -> None:
+    assert "funding" in cue_scores("Combien de plus en 2022 qu'en 2019 ?")
+    # Neither a count nor an operation without a year says the question is about funding.
+    assert "funding" not in cue_scores("Combien d'équipes le réseau fédère-t-il en 2022 ?")
+    assert "funding" not in cue_scores("What is the difference between a SIRIC and a network?")

@@ -224,3 +224,32 @@ def test_a_titled_person_and_where_they_work_in_prose() -> None:
         ("Jane Roe", "Professor", "Northern Cancer Institute", None),
         ("Tom Vale", "Sir", "Southbridge Trust", "chief executive"),
     }  # "who joined in 2010" says nothing of Dr Lee's post
+
+
+def test_a_name_signed_with_its_post_on_the_next_line() -> None:
+    text = (
+        "Éditorial\n\n"
+        "Le réseau a tenu ses promesses cette année encore, grâce à ses équipes.\n\n"
+        "Marie Lenoir\nPrésidente\n\n"
+        "Paul Giraud\nDirecteur général\n\n"
+        "Nos plateformes\nImagerie\n"
+    )
+    people = {(p.name, p.role) for p in facts_of(text) if isinstance(p, Person)}
+    assert ("Marie Lenoir", "Présidente") in people
+    assert ("Paul Giraud", "Directeur général") in people
+    # A heading under a heading is no post: "Nos plateformes" is not a person.
+    assert not any("plateformes" in name or "Imagerie" in (role or "") for name, role in people)
+
+
+def test_a_funding_table_keeps_what_each_amount_is_for() -> None:
+    text = (
+        "Financements\n\n"
+        "Année | Financeur | Objet | Montant\n"
+        "2020 | Comité Loire | niveau régional | 990 000 €\n"
+        "2020 | Comité Loire | niveau national | 568 000 €\n"
+    )
+    rows = {(f.year, f.purpose, f.amount_eur) for f in facts_of(text) if isinstance(f, Funding)}
+    assert rows == {
+        (2020, "niveau régional", Decimal("990000")),
+        (2020, "niveau national", Decimal("568000")),
+    }

@@ -198,3 +198,24 @@ def test_sentences_end_at_full_stops_not_at_initials_or_titles() -> None:
         "of a PDF page and of most web pages, and whose author forgot the full stop at its end",
         "The next line is another paragraph.",
     ]
+
+
+def test_hard_wrapped_text_is_one_paragraph_whatever_case_the_next_line_opens_with() -> None:
+    wrapped = (
+        "The consortium was chosen from a shortlist of nine collaborations drawn from\n"
+        "universities, institutes and industry, after two rounds of review by a panel of\n"
+        "experts who met in London and in Paris over the course of the last two years.\n"
+        "\n"
+        "Its chair said that the awards were among the largest the charity had ever made:\n"
+        "“Cancer Research Network set up the awards to tackle the hardest problems in\n"
+        "the field, and the winning teams come from eight countries and four continents.”\n"
+        "\n"
+        "The money will be spent over five years on staff, equipment and travel between\n"
+        "the partner laboratories, with a review of the progress of each team every year.\n"
+    )
+    paragraphs = [b.text for b in parse_blocks(wrapped)]
+    assert len(paragraphs) == 3
+    assert "research network set up the awards" in paragraphs[1].lower()
+    # Lines of varied length (a list of names, a table) are not a wrapped text.
+    listing = "Members\n\nRéseau Nord\nRéseau Sud\nRéseau Est\nRéseau Ouest\nRéseau Centre\n"
+    assert any("Réseau Nord\nRéseau Sud" in b.text for b in parse_blocks(listing))

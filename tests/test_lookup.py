@@ -9,7 +9,15 @@ import pytest
 from cancerassist.analysis import detect_operation
 from cancerassist.index import SearchIndex
 from cancerassist.lookup import FactAnswer, Gazetteer, Intent, lookup
-from cancerassist.models import Contact, Funding, PartnerRole, Person, Project
+from cancerassist.models import (
+    Contact,
+    FactStore,
+    Funding,
+    PartnerRole,
+    Person,
+    Project,
+    Provenance,
+)
 
 
 def ask(search_index: SearchIndex, question: str, intent: Intent = "funding") -> FactAnswer:
@@ -190,3 +198,79 @@ def test_a_name_by_its_possessive_or_by_the_initials_of_its_compound() -> None:
     assert gazetteer.match("financement région NEA 2015") == ["Région Nord-Est-Atlantique"]
     # A common word in lower case names nothing.
     assert gazetteer.match("which regions of France take part?") == []
+
+
+def test_a_long_name_written_in_part_keeps_a_word_of_its_own() -> None:
+    gazetteer = Gazetteer(
+        [
+            ("Institut national du cancer", ["National Cancer Institute"]),
+            ("Hôpital Européen Georges Pompidou", []),
+            ("Fondation Cancer Avenir", []),
+            ("cervical-cancer project", []),
+        ]
+    )
+    assert gazetteer.match("Who runs the biobank of the Georges Pompidou hospital?") == [
+        "Hôpital Européen Georges Pompidou"
+    ]
+    # "Cancer … Institute" shares two words with the National Cancer Institute, none of its own.
+    assert (
+        gazetteer.match("Who leads the project at the Cancer Research Cambridge Institute?") == []
+    )
+    # "project" and "cancer" are in many names: the cervical-cancer project is not named.
+    assert gazetteer.match("Qui pilote le projet du Cancer Research UK ?") == []
+
+
+def test_a_typed_name_with_two_letters_swapped() -> None:
+    gazetteer = Gazetteer([("Région Centre-Loire", []), ("Réseau Nord", [])])
+    assert gazetteer.match("regoin centre-loire funding 2012") == ["Région Centre-Loire"]
+    # Words under five letters must be written exactly: "nrod" is not the Nord.
+    assert gazetteer.match("resaeu nrod") == []
+    assert gazetteer.match("resaeu nord") == ["Réseau Nord"]
+
+
+def _funding(year: int, amount: str, purpose: str, funder: str = "Comité Loire") -> Funding:
+    return Funding(
+        funder=funder,
+        recipient=None,
+        amount_eur=Decimal(amount),
+        amount_text=amount,
+        year=year,
+        purpose=purpose,
+        provenance=Provenance(doc_id="t", start=0, end=1, quote="x"),
+    )
+
+
+def test_a_series_by_purpose_where_a_funder_gives_several_amounts_a_year() -> None:
+    store = FactStore(
+        facts=[
+            _funding(2018, "1500000", "recherche (total)"),
+            _funding(2018, "900000", "niveau régional"),
+            _funding(2018, "600000", "niveau national"),
+            _funding(2020, "1560000", "recherche (total)"),
+            _funding(2020, "990000", "niveau régional"),
+            _funding(2020, "570000", "niveau national"),
+        ]
+    )
+
+    def answer(question: str) -> FactAnswer:
+        operation = detect_operation(question)
+        return lookup(question, store, "funding", operation.operation if operation else None)
+
+    # The purpose the question names makes the series; a difference needs only its two years.
+    national = answer(
+        "De combien le Comité Loire a-t-il augmenté le niveau national entre 2018 et 2020 ?"
+    )
+    assert national.status == "answered"
+    assert [f.amount_eur for f in national.facts] == [Decimal("600000"), Decimal("570000")]
+    # Named by none of its purposes: the whole of each year, not one of its parts.
+    whole = answer("How much more did the Comité Loire give in 2020 than in 2018?")
+    assert [f.amount_eur for f in whole.facts] == [Decimal("1500000"), Decimal("1560000")]
+    # Two purposes named: both, added up.
+    both = answer(
+        "En 2020, combien le Comité Loire a-t-il versé au niveau régional et national au total ?"
+    )
+    assert both.value_eur == Decimal("1560000")
+    # A total over years one of which has no record is still refused.
+    gap = answer("Quel est le total du Comité Loire de 2018 à 2020 ?")
+    assert gap.status == "no_answer"
+    assert gap.reason == "range_incomplete"

@@ -430,7 +430,7 @@ def split_lines(text: str) -> list[_Line]:
 _WRAP_SLACK = 20
 _WRAP_WIDTHS = range(60, 101)
 _WRAPPED_SHARE = 0.75
-_WRAPPED_LINES = 8
+_WRAPPED_LINES = 5
 
 
 def _unwrapped(text: str, lines: list[_Line]) -> list[_Line]:
