@@ -44,13 +44,16 @@ bench-load: install
 # (eval/unseen/SOURCES.md), indexed with no profile entry or metadata for them.
 UNSEEN := .unseen
 UNSEEN_ENV := CANCERASSIST_CORPUS_DIR=$(UNSEEN)/corpus CANCERASSIST_INDEX_DIR=$(UNSEEN)/indexes
+# The set of unseen documents: eval/unseen (dev and test splits) or eval/unseen2 (test only).
+SET ?= eval/unseen
+SET_NAME := $(notdir $(SET))
 eval-unseen: index
 	rm -rf $(UNSEEN)/corpus && mkdir -p $(UNSEEN)/corpus
-	cp -r corpus/. eval/unseen/corpus/. $(UNSEEN)/corpus/
+	cp -r corpus/. $(SET)/corpus/. $(UNSEEN)/corpus/
 	$(UNSEEN_ENV) $(BIN)/cancerassist index
-	$(UNSEEN_ENV) $(BIN)/cancerassist eval --gold eval/unseen/questions.jsonl --split $(or $(SPLIT),dev) --no-baseline --out eval/reports/unseen-$(or $(SPLIT),dev)
-	$(UNSEEN_ENV) $(BIN)/cancerassist eval-facts --out eval/reports/unseen-facts
-	$(BIN)/python eval/unseen/compare.py --out eval/reports/unseen-changes.md
+	$(UNSEEN_ENV) $(BIN)/cancerassist eval --gold $(SET)/questions.jsonl --split $(or $(SPLIT),dev) --no-baseline --out eval/reports/$(SET_NAME)-$(or $(SPLIT),dev)
+	$(UNSEEN_ENV) $(BIN)/cancerassist eval-facts --expected $(SET)/facts.jsonl --out eval/reports/$(SET_NAME)-facts
+	$(BIN)/python eval/unseen/compare.py --out eval/reports/$(SET_NAME)-changes.md
 
 bench: install
 	$(BIN)/python eval/bench/core.py --out eval/bench/RESULTS.md

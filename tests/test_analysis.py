@@ -52,6 +52,14 @@ def test_missing_names_accept_typos_and_acronyms_but_not_other_names() -> None:
     # The context may call it by its initials.
     assert missing_names(["canceropole", "grand", "ouest"], "le CGO a défini 8 réseaux") == []
     assert missing_names(["idf"], "Le Cancéropôle Île-de-France et l’Ariis") == []
+    # … or the words of the name it lacks by theirs.
+    words = ["canceropole", "grand", "sud", "ouest"]
+    assert missing_names(words, "CANCEROPOLE GSO - 5 avenue Irène Joliot-Curie") == []
+    assert missing_names(words, "CANCEROPOLE GO - 5 avenue Irène Joliot-Curie") == [
+        "grand",
+        "sud",
+        "ouest",
+    ]
     assert missing_names(["paris", "saclay"], "Université Paris Diderot") == ["saclay"]
     # A number in a name must be near the sentence, not anywhere in the passage.
     assert missing_names(["paris", "13"], "Université Paris Diderot", near="Paris Diderot") == [

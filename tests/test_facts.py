@@ -253,3 +253,22 @@ def test_a_funding_table_keeps_what_each_amount_is_for() -> None:
         (2020, "niveau régional", Decimal("990000")),
         (2020, "niveau national", Decimal("568000")),
     }
+
+
+def test_an_address_on_one_line_in_several_countries() -> None:
+    text = (
+        "Contact\n\n"
+        "RESEAU LOIRE - 5 avenue Pierre Curie - 44000 NANTES\n\n"
+        "Bureau de Bruxelles\n\n"
+        "Rue Royale 217, 1210 Bruxelles\n\n"
+        "Our office: 2 Robinson Way, Cambridge CB2 0RE\n\n"
+        "In 2019 the Paris Street Festival drew 3000 People to the institute.\n"
+    )
+    addresses = {
+        (c.organisation, c.address) for c in facts_of(text) if isinstance(c, Contact) and c.address
+    }
+    assert ("RESEAU LOIRE", "5 avenue Pierre Curie - 44000 NANTES") in addresses
+    assert ("Bureau de Bruxelles", "Rue Royale 217, 1210 Bruxelles") in addresses
+    assert ("Our office", "2 Robinson Way, Cambridge CB2 0RE") in addresses
+    # A sentence with a number, a street word and a count of people is no address.
+    assert not any("Festival" in address for _, address in addresses)

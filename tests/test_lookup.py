@@ -261,10 +261,16 @@ def test_a_series_by_purpose_where_a_funder_gives_several_amounts_a_year() -> No
         "De combien le Comité Loire a-t-il augmenté le niveau national entre 2018 et 2020 ?"
     )
     assert national.status == "answered"
-    assert [f.amount_eur for f in national.facts] == [Decimal("600000"), Decimal("570000")]
+    assert [f.amount_eur for f in national.facts if isinstance(f, Funding)] == [
+        Decimal("600000"),
+        Decimal("570000"),
+    ]
     # Named by none of its purposes: the whole of each year, not one of its parts.
     whole = answer("How much more did the Comité Loire give in 2020 than in 2018?")
-    assert [f.amount_eur for f in whole.facts] == [Decimal("1500000"), Decimal("1560000")]
+    assert [f.amount_eur for f in whole.facts if isinstance(f, Funding)] == [
+        Decimal("1500000"),
+        Decimal("1560000"),
+    ]
     # Two purposes named: both, added up.
     both = answer(
         "En 2020, combien le Comité Loire a-t-il versé au niveau régional et national au total ?"
@@ -274,3 +280,11 @@ def test_a_series_by_purpose_where_a_funder_gives_several_amounts_a_year() -> No
     gap = answer("Quel est le total du Comité Loire de 2018 à 2020 ?")
     assert gap.status == "no_answer"
     assert gap.reason == "range_incomplete"
+
+
+def test_a_name_in_the_other_language_or_by_the_initials_of_its_words() -> None:
+    gazetteer = Gazetteer([("Comité de Paris", []), ("RESEAU GSO", []), ("Ligue Nord", [])])
+    assert gazetteer.match("What did the Paris committee give in 2022?") == ["Comité de Paris"]
+    assert gazetteer.match("Adresse du Réseau Grand Sud-Ouest ?") == ["RESEAU GSO"]
+    # Initials are of the names the question writes in capitals, not of any three words.
+    assert gazetteer.match("adresse du reseau grand sud ouest") == []

@@ -62,6 +62,7 @@ from cancerassist.answer import (
 from cancerassist.config import Settings
 from cancerassist.conflicts import settle
 from cancerassist.embed import Embedder, load_embedder
+from cancerassist.facts import POSTAL_ADDRESS
 from cancerassist.index import IndexUnavailableError, SearchIndex, build_index, load_index
 from cancerassist.llm import LLM, OpenAILikeLLM, evidence_block, unsupported_claims
 from cancerassist.lookup import (
@@ -150,7 +151,11 @@ _TYPE_SHAPES: dict[AnswerType, re.Pattern[str]] = {
     "person": _PERSON,
     "year": YEAR,
     "amount": _AMOUNT,
-    "contact": re.compile(rf"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://\S+|www\.\S+|{_PHONE.pattern}"),
+    # (or a postal address: a street with its number, a postcode and its town)
+    "contact": re.compile(
+        rf"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://\S+|www\.\S+|{_PHONE.pattern}"
+        rf"|{POSTAL_ADDRESS.pattern}"
+    ),
 }
 # Routes whose records are people: one may answer a "who" question another did not know.
 _PEOPLE_ROUTES = frozenset({"coordinator", "person", "biobank"})

@@ -82,6 +82,19 @@ _STREET = re.compile(
     r"^\d+[,\s]+(?:bis\s+)?(?:avenue|rue|boulevard|bd|place|quai|allée|chemin|cours|route|square)\b",
     re.IGNORECASE,
 )
+# An address written on one line, in most European forms: a street with its number (either
+# side), then a postcode and a town ("5 avenue Irène Joliot-Curie - 31100 TOULOUSE",
+# "Rue Royale 217, 1210 Bruxelles", "2 Robinson Way, Cambridge CB2 0RE").
+_STREET_WORDS = (
+    r"avenue|av\.|rue|boulevard|bd|place|quai|allée|allee|chemin|cours|route|square|impasse|"
+    r"street|st\.|road|rd\.?|lane|way|drive|strasse|straße|weg|via|viale|calle|avenida|laan|straat"
+)
+POSTAL_ADDRESS = re.compile(
+    rf"(?P<address>(?:\d+[,\s]+(?:bis\s+)?(?i:{_STREET_WORDS})\b|(?i:{_STREET_WORDS})\s+[^,\n]*?\d+"
+    rf"|\d+\s+(?:[A-ZÀ-Þ][\w’'-]+\s+){{1,3}}(?i:{_STREET_WORDS})\b)"
+    r"[^\n]{0,80}?(?:[,–-]\s*\d{4,5}\s+[A-ZÀ-Þ][\w’'-]+(?:[ -][A-ZÀ-Þ][\w’'-]+)*"
+    r"|\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b))"
+)
 _COUNTRY = re.compile(r"\s*\((?P<code>[A-Z]{2})\)\s*$")
 _ASSOCIATED = re.compile(r"\s*\((?:partenaire associé|associated partner)\)\s*$", re.IGNORECASE)
 _TITLE = r"(?:Prof\.?|Professeur|Pr\.?|Dr\.?|Docteur|Mr\.?|Mme|Mrs\.?|Ms\.?)"
@@ -230,10 +243,11 @@ def _postal_contacts(ctx: _Context) -> Iterator[Fact]:
     """An address block (street line, postcode line) and the phone number that follows it."""
     text = ctx.document.text
     phones = list(phonenumbers.PhoneNumberMatcher(text, "FR"))
-    for block in ctx.blocks:
+    for index, block in enumerate(ctx.blocks):
         lines = [block.header, *block.segments] if block.header else block.segments
         street = next((i for i, line in enumerate(lines) if _STREET.match(line.text)), None)
         if street is None or not any(_POSTCODE.match(line.text) for line in lines[street:]):
+            yield from _inline_addresses(ctx, index, lines)
             continue
         organisation = lines[street - 1].text if street > 0 else ctx.subject
         address = ", ".join(line.text for line in lines[street:])
@@ -255,6 +269,27 @@ def _postal_contacts(ctx: _Context) -> Iterator[Fact]:
             phone_text=phone.raw_string if phone else None,
             url=url.group() if url else None,
             provenance=ctx.span(start, end),
+        )
+
+
+def _inline_addresses(ctx: _Context, index: int, lines: list[MappedText]) -> Iterator[Fact]:
+    """Addresses written on one line, of whoever the line names before the street ("CANCEROPOLE
+    GSO - 5 avenue …"), else the line or heading just above, else the document's subject."""
+    for n, line in enumerate(lines):
+        match = POSTAL_ADDRESS.search(line.text)
+        if match is None or EMAIL.search(line.text):
+            continue
+        named = line.text[: match.start()].strip(" -–,:")
+        above = lines[n - 1].text if n else (ctx.blocks[index - 1].text if index else "")
+        if not named and above and len(above) <= 80 and not above.rstrip().endswith(":"):
+            named = above
+        organisation = named or ctx.subject
+        if not organisation:
+            continue
+        yield Contact(
+            organisation=organisation,
+            address=match.group("address").strip(),
+            provenance=ctx.provenance(line),
         )
 
 

@@ -171,7 +171,7 @@ class _QuestionForms:
 
     def __init__(self, question: str) -> None:
         self.tokens = _tokens(question)
-        self.joined = _joined(self.tokens)
+        self.joined = _joined(self.tokens) | _initials(question)
         # A capitalised word as a name's word: "the Region's funding" capitalises "region".
         self.capitals = {
             normalise(w) for w in re.findall(r"\b[A-ZÀ-Þ][\w-]*(?:[’'](?![sS]\b)[\w-]+)?", question)
@@ -214,7 +214,21 @@ class _QuestionForms:
 
 @lru_cache(maxsize=16384)
 def _stems(word: str) -> frozenset[str]:
-    return frozenset(form for forms in term_variants(word) for form in forms)
+    """The forms of ``word`` and of its translations: "the Paris committee" names the
+    "Comité de Paris"."""
+    return frozenset(form for forms in term_variants(word, translate=True) for form in forms)
+
+
+def _initials(question: str) -> set[str]:
+    """The initials of the names of three capitalised words or more the question writes,
+    whole or less their first word ("Cancéropôle Grand Sud-Ouest": "cgso", "gso")."""
+    found = set()
+    for run in re.findall(r"[A-ZÀ-Þ][\w’']*(?:[\s-]+[A-ZÀ-Þ][\w’']*){2,}", question):
+        words = re.split(r"[\s-]+", run)
+        found.add(normalise("".join(w[0] for w in words)))
+        if len(words) > 3:
+            found.add(normalise("".join(w[0] for w in words[1:])))
+    return found
 
 
 def _joined(tokens: Sequence[str]) -> set[str]:
@@ -574,8 +588,13 @@ def _funding(question: str, store: FactStore, operation: Aggregate | None = None
     several funders is never summed or compared as one."""
     records = [f for f in store.facts if isinstance(f, Funding)]
     parties = {name for r in records for name in (r.funder, r.recipient) if name}
-    mentioned = Gazetteer((name, _aliases(store, name)) for name in parties).mentioned(question)
+    gazetteer = Gazetteer((name, _aliases(store, name)) for name in parties)
+    mentioned = gazetteer.mentioned(question)
     funders = mentioned & {r.funder for r in records if r.funder}
+    if len(funders) > 1:
+        # "the Paris committee of the Ligue" names the committee, not the whole Ligue: the
+        # funders named most fully, when they are not named as fully as each other.
+        funders = (set(gazetteer.match(question)) & funders) or funders
     recipients = mentioned & {r.recipient for r in records if r.recipient}
     unstated = [r for r in records if r.recipient in recipients and r.funder is None]
     if funders and unstated and not any(r.funder in funders for r in unstated):
