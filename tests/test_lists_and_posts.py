@@ -92,3 +92,16 @@ def test_a_spreadsheet_header_row_is_not_its_title() -> None:
     text = "Année | Financeur | Montant\n2020 | Comité Loire | 990 000 €\n"
     assert guess_title(text, Path("comite-loire-financements.csv")) == "comite loire financements"
     assert guess_title("Rapport 2020\n\nTexte.", Path("r.txt")) == "Rapport 2020"
+
+
+def test_an_email_asked_of_an_organisation_that_has_none(service: ChatService) -> None:
+    asked = ask(service, "Quel est l'e-mail du CNRS pour la valorisation ?")
+    assert asked.status == "no_answer"
+    assert "dgdr.cnrs.fr" in asked.answer  # the contact the documents do give
+    # E-mail mentioned in passing: the question asks for a way to reach them, which is given.
+    reach = ask(
+        service,
+        "There's no email for CNRS in the table, right? How do I reach their tech-transfer office?",
+    )
+    assert reach.status == "answered"
+    assert "dgdr.cnrs.fr" in reach.answer

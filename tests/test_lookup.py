@@ -288,3 +288,9 @@ def test_a_name_in_the_other_language_or_by_the_initials_of_its_words() -> None:
     assert gazetteer.match("Adresse du Réseau Grand Sud-Ouest ?") == ["RESEAU GSO"]
     # Initials are of the names the question writes in capitals, not of any three words.
     assert gazetteer.match("adresse du reseau grand sud ouest") == []
+
+
+def test_a_first_word_alone_names_less_than_a_distinctive_word() -> None:
+    gazetteer = Gazetteer([("RESEAU GSO", []), ("CNRS", []), ("Région Loire", [])])
+    assert gazetteer.match("Which e-mail does the Réseau IDF give for the CNRS office?") == ["CNRS"]
+    assert gazetteer.match("How did the Region's funding evolve?") == ["Région Loire"]

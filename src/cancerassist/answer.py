@@ -574,10 +574,10 @@ def _specific_no_answer(
 ) -> str | None:
     """What a route knows is missing: a phone, a year, some years, or a contact."""
     if answer is not None:
-        if answer.reason == "no_phone":
+        if answer.reason in ("no_phone", "no_email"):
             return prompts.say(
                 language,
-                "no_answer.phone",
+                f"no_answer.{answer.reason.removeprefix('no_')}",
                 entity=answer.entity or "",
                 other=", ".join(answer.suggestions) or "—",
             )

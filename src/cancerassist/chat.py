@@ -473,12 +473,11 @@ class ChatService:
         timings["analyse"] = _ms(mark)
         return resolved.question, self._draft(loaded, resolved, language, timings)
 
-    def _draft(
-        self, loaded: Loaded, resolved: Resolved, language: Language, timings: dict[str, float]
-    ) -> _Draft:
-        """The best-scored route that answers for the entity asked, else the passages, else a
-        "no answer" that says what the most likely route lacked."""
-        mark = time.perf_counter()
+    def _fact_routes(
+        self, loaded: Loaded, resolved: Resolved, language: Language, role: re.Pattern[str] | None
+    ) -> tuple[_Draft | None, list[FactAnswer]]:
+        """The answer of the best-scored fact route that has one for the entity asked, or a
+        final "no answer"; else none, with what each route tried lacked."""
         analysis = resolved.analysis
         operation = analysis.operation.operation if analysis.operation else None
         names = name_words(resolved.question)
@@ -488,8 +487,6 @@ class ChatService:
             analysis.routes[0].score - ROUTE_MARGIN, analysis.score_of("passage") - PASSAGE_MARGIN
         )
         cues = cue_scores(resolved.question)
-        # The role a "who" question names: fact answers and passages must both hold it.
-        role = asked_role(resolved.question)
         refusals: list[FactAnswer] = []
         # The best route's records were not of the kind asked ("who coordinates" for "what
         # budget"): its cue words do not settle what is asked.
@@ -524,15 +521,36 @@ class ChatService:
                 # "Who is its scientific director?" is not answered by who coordinates it.
                 draft = None
             if draft is not None:
-                timings["facts"] = _ms(mark)
-                return draft
+                return draft, refusals
             best_misfit = best_misfit or (not rank and facts.status == "answered")
             if facts.status == "no_answer":
                 refusals.append(facts)
+                if facts.reason in ("no_phone", "no_email") and not rank:
+                    # The records of the organisation asked about are all there and none
+                    # gives that kind of address: say so, with the ones they give.
+                    text = render_no_answer(facts, language, self.prompts)
+                    return _Draft(text, "no_answer", []), refusals
                 if facts.entity and not rank:
                     # The best route knows the subject and lacks what is asked of it: another
                     # kind of record about it would answer another question.
                     break
+        return None, refusals
+
+    def _draft(
+        self, loaded: Loaded, resolved: Resolved, language: Language, timings: dict[str, float]
+    ) -> _Draft:
+        """The best-scored route that answers for the entity asked, else the passages, else a
+        "no answer" that says what the most likely route lacked."""
+        mark = time.perf_counter()
+        analysis = resolved.analysis
+        operation = analysis.operation.operation if analysis.operation else None
+        names = name_words(resolved.question)
+        # The role a "who" question names: fact answers and passages must both hold it.
+        role = asked_role(resolved.question)
+        draft, refusals = self._fact_routes(loaded, resolved, language, role)
+        if draft is not None:
+            timings["facts"] = _ms(mark)
+            return draft
         timings["facts"] = _ms(mark)
         subjects = set(resolved.subjects)
 

@@ -66,7 +66,13 @@ Aggregate = Literal[
     "combined",
 ]
 Reason = Literal[
-    "unknown_entity", "year_not_found", "range_incomplete", "no_facts", "no_phone", "not_member"
+    "unknown_entity",
+    "year_not_found",
+    "range_incomplete",
+    "no_facts",
+    "no_phone",
+    "no_email",
+    "not_member",
 ]
 
 _RANGE = re.compile(
@@ -96,6 +102,8 @@ def normalise(text: str) -> str:
 
 _GENERIC = frozenset(normalise(w) for w in GENERIC_WORDS)
 _COMPOUND = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+){2,}")
+# What naming an entity by its capitalised first word alone scores (a word of a name: 1).
+CAPITALISED_SCORE = 0.5
 # Names that open on the same word to make it a family name.
 _FAMILY = 3
 
@@ -120,7 +128,9 @@ class _Entity:
         of three words or more may lack one ("Georges Pompidou hospital" names the "Hôpital
         Européen Georges Pompidou"), and then counts less than a name written whole
         ("grand ouest" names the Grand Ouest before the Grand Sud-Ouest)."""
-        best = 1.0 if any(c in question.capitals for c in self.capitalised) else 0.0
+        # Its first word alone, capitalised ("the Region's funding"), names it less surely
+        # than a distinctive word does ("Cancéropôle … CNRS" asks about the CNRS).
+        best = CAPITALISED_SCORE if any(c in question.capitals for c in self.capitalised) else 0.0
         for form in self.forms:
             if len(form) == 1 and len(form[0]) >= 4 and form[0] in question.joined:
                 best = max(best, 1.0)
@@ -489,6 +499,12 @@ def _by_name(
     return FactAnswer(status="answered", intent=intent, facts=list(found), entity=names[0])
 
 
+# A question that asks for an e-mail address (not one that mentions e-mail in passing: "there
+# is no e-mail for X, how do I reach them?").
+EMAIL_ASKED = re.compile(
+    r"(?:quel(?:le)?|what|which)\b[^?]{0,20}?\b(?:e-?mail|courriel)"
+    r"|e-?mail address|adresse (?:e-?mail|electronique|mail|courriel)"
+)
 PHONE_ASKED = re.compile(r"phone|telephone|\btel\b|numero|appeler|\bcall\b")
 
 
@@ -520,8 +536,14 @@ def _contact(question: str, store: FactStore, operation: Aggregate | None = None
     records = [f for f in found.facts if isinstance(f, Contact)]
     if PHONE_ASKED.search(fold_accents(question).lower()) and not any(c.phone for c in records):
         # Asked for a number the documents do not give: say so, and offer what they do give.
-        other = [x for c in records for x in (c.email, c.url) if x]
+        other = list(dict.fromkeys(x for c in records for x in (c.email, c.url) if x))
         return _no_answer("contact", "no_phone", other, entity=found.entity)
+    if EMAIL_ASKED.search(fold_accents(question).lower()) and not any(c.email for c in records):
+        # … or an e-mail address: the web page or phone they give is offered instead.
+        other = list(
+            dict.fromkeys(x for c in records for x in (c.url, c.phone_text, c.address) if x)
+        )
+        return _no_answer("contact", "no_email", other, entity=found.entity)
     return found
 
 
