@@ -79,6 +79,11 @@ def test_missing_names_accept_typos_and_acronyms_but_not_other_names() -> None:
         ("Did the funding go up or down between 2014 and 2016?", "trend"),
         ("Quel est le total de ces deux années ?", "total"),
         ("How many partners does the project have?", "count"),
+        # Question words a slip away from themselves.
+        ("wich regions does the network cover?", "list"),
+        ("combein de projets le réseau a-t-il financés ?", "count"),
+        # "that" is not "what" mistyped: a list is not asked.
+        ("Tell me about the teams that are funded.", None),
         # "among" in a "how many" question does not make it a membership question.
         ("How many networks are listed among those of the programme?", "count"),
         (

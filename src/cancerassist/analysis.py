@@ -310,9 +310,30 @@ _Label = TypeVar("_Label", Operation, AnswerType)
 def _weighted_matches(
     table: list[tuple[_Label, float, re.Pattern[str]]], question: str
 ) -> list[tuple[float, _Label]]:
-    """(weight, label) of every pattern of ``table`` the question's folded text matches."""
-    folded = fold_accents(question).lower().replace("’", "'")
+    """(weight, label) of every pattern of ``table`` the question's folded text matches, its
+    question words mistyped or not."""
+    folded = _question_words(fold_accents(question).lower().replace("’", "'"))
     return [(weight, label) for label, weight, pattern in table if pattern.search(folded)]
+
+
+# The words that say what a question asks, as a typo may leave them ("wich", "combein").
+_QUESTION_WORDS_FIXED = frozenset(
+    "which what where when whom whose many much combien quelle quels quelles liste".split()
+)
+
+
+@lru_cache(maxsize=4096)
+def _question_words(folded: str) -> str:
+    """``folded`` with each word one slip away from a question word replaced by it."""
+
+    def fixed(match: re.Match[str]) -> str:
+        word = match.group()
+        if len(word) < 4 or word in _QUESTION_WORDS_FIXED or word in stopwords():
+            return word
+        close = process.extractOne(word, _QUESTION_WORDS_FIXED, scorer=OSA.distance, score_cutoff=1)
+        return close[0] if close else word
+
+    return re.sub(r"[a-z]+", fixed, folded)
 
 
 def detect_operation(question: str) -> ScoredOperation | None:
