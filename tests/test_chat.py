@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cancerassist.chat import ChatService
+from cancerassist.chat import ChatService, resolve
 from cancerassist.models import ChatMessage, ChatRequest, ChatResponse
 
 
@@ -153,3 +153,21 @@ def test_stream_events_match_the_answer(service: ChatService) -> None:
     text = "".join(data["text"] for name, data in events if name == "delta")
     assert text == events[-1][1]["answer"]
     assert "Université Claude Bernard Lyon 1" in text
+
+
+def test_a_follow_up_leans_on_the_one_the_previous_answer_named(service: ChatService) -> None:
+    """ "Which network covers Brittany?" answered "the Cancéropôle Grand Ouest": "who is its
+    president?" is asked of the Grand Ouest, which the question before did not name. A
+    conversation sent without the answers keeps the question's own subject."""
+    question = ChatMessage(role="user", content="Quel Cancéropôle couvre la Bretagne ?")
+    answer = ChatMessage(
+        role="assistant",
+        content="Le Cancéropôle Grand Ouest couvre la Bretagne et les Pays de la Loire.",
+    )
+    follow_up = ChatMessage(role="user", content="Qui est son président ?")
+    (*_, resolved) = resolve([question, answer, follow_up], service.loaded, service.analyser)
+    assert resolved.subjects == ["Cancéropôle Grand Ouest"]
+    response = service.run(ChatRequest(messages=[question, answer, follow_up]))
+    assert "Vaillant" in response.answer
+    (*_, alone) = resolve([question, follow_up], service.loaded, service.analyser)
+    assert alone.subjects != ["Cancéropôle Grand Ouest"]

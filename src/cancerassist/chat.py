@@ -160,6 +160,8 @@ _TYPE_SHAPES: dict[AnswerType, re.Pattern[str]] = {
 # Routes whose records are people: one may answer a "who" question another did not know.
 _PEOPLE_ROUTES = frozenset({"coordinator", "person", "biobank"})
 _SERIES: frozenset[Aggregate] = frozenset({"total", "average", "difference", "trend"})
+# A question that asks which one: its answer names what the next turn's "it" is.
+_ASKS_WHICH = re.compile(r"^\W*(?:which|what|quel(?:le)?s?|lequel|laquelle)\b")
 _REFERS_TO_YEARS = re.compile(
     r"\b(?:those|these|the two|both|ces|les deux|deux|ces deux)\s+(?:\w+\s+)?(?:years|annees|ans)\b"
     r"|\b(?:over|sur|during|pendant)\s+(?:that|this|cette)\s+(?:period|periode)\b"
@@ -232,20 +234,39 @@ def resolve(
     ``clauses``: the last turns are further questions of the message before them ("…, and
     what is it for?"), which lean on it whatever their words."""
     users = [m for m in messages if m.role == "user"]
+    # What the assistant answered to each user turn, where the client sends it back.
+    answers = [
+        messages[i + 1].content
+        if i + 1 < len(messages) and messages[i + 1].role == "assistant"
+        else None
+        for i, m in enumerate(messages)
+        if m.role == "user"
+    ]
     turns: list[Resolved] = []
     for i, message in enumerate(users):
         leans = i >= len(users) - clauses
-        turns.append(_resolve_turn(message.content, turns, loaded, analyser, leans=leans))
+        answered = answers[i - 1] if i else None
+        turns.append(
+            _resolve_turn(message.content, turns, loaded, analyser, leans=leans, answer=answered)
+        )
     assert turns, "a request holds at least one user message"
     return turns
 
 
 def _resolve_turn(
-    text: str, history: list[Resolved], loaded: Loaded, analyser: Analyser, *, leans: bool
+    text: str,
+    history: list[Resolved],
+    loaded: Loaded,
+    analyser: Analyser,
+    *,
+    leans: bool,
+    answer: str | None = None,
 ) -> Resolved:
     """Two scored decisions for a turn after the first: does it continue the previous
-    question ("And at Institut Pasteur?": same route, new subject), and does it lean on the
-    previous subject ("What was its budget?", "Et en 2012 ?": its subject, and its years)."""
+    question ("And at Institut Pasteur?", same route, new subject), and does it lean on the
+    previous subject ("What was its budget?", "Et en 2012 ?": its subject, and its years).
+    When the previous question asked which one ("Which network covers Brittany?") and the
+    ``answer`` given to it names one, that one is the subject a follow-up leans on."""
     vector = loaded.retriever.embed(text)
     analysis = analyser.analyse(text, vector)
     subjects = loaded.gazetteer.match(text) or name_phrases(text)
@@ -291,15 +312,18 @@ def _resolve_turn(
         if len(carried_years) < 2 and operation and operation.operation in _SERIES:
             earlier = [y for turn in history for y in turn.years]
             carried_years = list(dict.fromkeys(earlier))[-2:]
-    carried = " ".join(
-        [text, *previous.subjects, *(str(y) for y in carried_years if y not in years)]
-    )
+    leaned_on = previous.subjects
+    if answer and _ASKS_WHICH.match(fold_accents(previous.question).lower()):
+        named = [n for n in loaded.gazetteer.match(answer) if n not in previous.subjects]
+        if len(named) == 1:
+            leaned_on = named
+    carried = " ".join([text, *leaned_on, *(str(y) for y in carried_years if y not in years)])
     return Resolved(
         carried,
         merged,
-        subjects or previous.subjects,
+        subjects or leaned_on,
         carried_years,
-        f"{previous.retrieval_query} {text}",
+        f"{previous.retrieval_query} {' '.join(leaned_on)} {text}",
     )
 
 
