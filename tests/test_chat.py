@@ -171,3 +171,17 @@ def test_a_follow_up_leans_on_the_one_the_previous_answer_named(service: ChatSer
     assert "Vaillant" in response.answer
     (*_, alone) = resolve([question, follow_up], service.loaded, service.analyser)
     assert alone.subjects != ["Cancéropôle Grand Ouest"]
+
+
+def test_an_ellipsis_asks_for_what_the_turn_before_asked(service: ChatService) -> None:
+    """ "And in 2017?" after "How much … in 2016?" asks for an amount again: a sentence that
+    only mentions 2017 does not answer it. A turn with its own question word asks its own."""
+    turns = ["How much did the Region give the Cancéropôle in 2016?", "And in 2017?"]
+    missing = service.run(
+        ChatRequest(messages=[ChatMessage(role="user", content=t) for t in turns])
+    )
+    assert missing.status == "no_answer"
+    assert "2016" in missing.answer  # the years the documents do give
+    turns = ["When was INSERM founded?", "How many units does it have?"]
+    own = service.run(ChatRequest(messages=[ChatMessage(role="user", content=t) for t in turns]))
+    assert "318" in own.answer

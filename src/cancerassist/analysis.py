@@ -135,6 +135,15 @@ _QUESTION_WORDS = (
     r"what|which|who|whom|when|where|why|how|quel\w*|qui|quand|ou|pourquoi|comment|combien|"
     r"quoi|lequel|laquelle"
 )
+_OWN_QUESTION = re.compile(rf"\b(?:{_QUESTION_WORDS})\b")
+
+
+def asks_in_own_words(text: str) -> bool:
+    """The turn has a question word of its own ("And where…?"), not only an ellipsis ("And in
+    2017?", "Et pour l'Institut Pasteur ?")."""
+    return bool(_OWN_QUESTION.search(fold_accents(text).lower()))
+
+
 # … of which these also open relative clauses ("l'institut, qui a été fondé…") or mean "or":
 # after a bare comma they start no question.
 _RELATIVE = r"qui|ou|which|who|whom|where|lequel|laquelle"

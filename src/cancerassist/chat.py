@@ -35,6 +35,7 @@ from cancerassist.analysis import (
     ScoredType,
     asked_role,
     asked_types,
+    asks_in_own_words,
     continuation_score,
     cue_scores,
     detect_operation,
@@ -297,7 +298,11 @@ def _resolve_turn(
         key=lambda r: -r.score,
     )
     operation = analysis.operation or (previous.analysis.operation if not years else None)
-    merged = Analysis(routes=routes, operation=operation, answer_types=analysis.answer_types)
+    # An elliptical turn asks for what the one before asked ("How much… in 2016? And in
+    # 2017?": an amount again).
+    elliptical = continues >= FOLLOW_UP_THRESHOLD and not asks_in_own_words(text)
+    types = analysis.answer_types or (previous.analysis.answer_types if elliptical else [])
+    merged = Analysis(routes=routes, operation=operation, answer_types=types)
     if follow < FOLLOW_UP_THRESHOLD:
         return Resolved(text, merged, subjects, years, text)
     # The previous turn's subject and, when this one refers to them or names none, its years.
