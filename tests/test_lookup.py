@@ -294,3 +294,34 @@ def test_a_first_word_alone_names_less_than_a_distinctive_word() -> None:
     gazetteer = Gazetteer([("RESEAU GSO", []), ("CNRS", []), ("Région Loire", [])])
     assert gazetteer.match("Which e-mail does the Réseau IDF give for the CNRS office?") == ["CNRS"]
     assert gazetteer.match("How did the Region's funding evolve?") == ["Région Loire"]
+
+
+def test_the_partners_of_the_kind_the_question_names() -> None:
+    def partner(organisation: str) -> PartnerRole:
+        quote = f"{organisation} (FR)"
+        provenance = Provenance(doc_id="t", start=0, end=len(quote), quote=quote)
+        return PartnerRole(
+            project="TIDAL", organisation=organisation, role="partner", provenance=provenance
+        )
+
+    store = FactStore(
+        facts=[
+            partner("Université de Brest"),
+            partner("University of Cork"),
+            partner("Centre hospitalier de Quimper"),
+            partner("Marine Labs Ltd"),
+        ]
+    )
+
+    def names(question: str) -> list[str]:
+        operation = detect_operation(question)
+        answer = lookup(question, store, "partners", operation.operation if operation else None)
+        return [f.organisation for f in answer.facts if isinstance(f, PartnerRole)]
+
+    assert names("Quelles universités sont partenaires de TIDAL ?") == [
+        "Université de Brest",
+        "University of Cork",
+    ]
+    assert names("Which hospitals take part in TIDAL?") == ["Centre hospitalier de Quimper"]
+    # No kind named: every partner.
+    assert len(names("Who are the partners of TIDAL?")) == 4

@@ -854,6 +854,7 @@ def _partners(question: str, store: FactStore, operation: Aggregate | None = Non
     project = roles[0].project
     if operation == "membership":
         return _membership(question, listed, project)
+    listed = _of_kind(question, listed, project)
     counted = [
         f
         for f in store.facts
@@ -871,6 +872,30 @@ def _partners(question: str, store: FactStore, operation: Aggregate | None = Non
         aggregate="count" if operation == "count" else "list",
         entity=project,
     )
+
+
+def _of_kind(question: str, listed: list[PartnerRole], project: str) -> list[PartnerRole]:
+    """The partners of the kind the question names ("quelles universités…", "which
+    hospitals…"): those whose name has a word the question uses that some of the others' do
+    not; all of them when it names no such kind."""
+    asked = {
+        form
+        for forms in term_variants(question, translate=True)
+        for form in forms
+        if form not in set(tokenize(project))
+    }
+
+    def of_kind(role: PartnerRole) -> bool:
+        # stems of five letters or more, one the start of the other ("hospit", "hospitalier")
+        return any(
+            len(a) >= 5 and (w.startswith(a) or a.startswith(w))
+            for w in tokenize(role.organisation)
+            if len(w) >= 5
+            for a in asked
+        )
+
+    kept = [r for r in listed if of_kind(r)]
+    return kept if 0 < len(kept) < len(listed) else listed
 
 
 def _membership(question: str, listed: list[PartnerRole], project: str) -> FactAnswer:
