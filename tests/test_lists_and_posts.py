@@ -69,6 +69,13 @@ def test_institutions_listed_for_a_purpose_are_counted_and_named(service: ChatSe
         service, "Quelles institutions figurent dans le tableau des cellules de valorisation ?"
     )
     assert "Gustave Roussy" in which.answer
+    # The name of the site that lists them does not stop the listing.
+    named = ask(
+        service,
+        "Combien d'institutions figurent dans le tableau des cellules de valorisation du "
+        "Cancéropôle IDF ?",
+    )
+    assert "11" in named.answer
     # An address asked of a name the records do not have is not the listing; nor is another
     # list that mentions the purpose.
     unknown = ask(service, "which email for patents at institut merieux")

@@ -294,6 +294,8 @@ def test_a_first_word_alone_names_less_than_a_distinctive_word() -> None:
     gazetteer = Gazetteer([("RESEAU GSO", []), ("CNRS", []), ("Région Loire", [])])
     assert gazetteer.match("Which e-mail does the Réseau IDF give for the CNRS office?") == ["CNRS"]
     assert gazetteer.match("How did the Region's funding evolve?") == ["Région Loire"]
+    # Its first word followed by another name's word names another of the family.
+    assert gazetteer.match("Quelle est l'adresse du Réseau IDF ?") == []
 
 
 def test_the_partners_of_the_kind_the_question_names() -> None:

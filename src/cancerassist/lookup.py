@@ -130,7 +130,15 @@ class _Entity:
         ("grand ouest" names the Grand Ouest before the Grand Sud-Ouest)."""
         # Its first word alone, capitalised ("the Region's funding"), names it less surely
         # than a distinctive word does ("Cancéropôle … CNRS" asks about the CNRS).
-        best = CAPITALISED_SCORE if any(c in question.capitals for c in self.capitalised) else 0.0
+        own = {t for form in self.forms for t in form}
+        best = (
+            CAPITALISED_SCORE
+            if any(
+                c in question.capitals and not question.names_another(c, own)
+                for c in self.capitalised
+            )
+            else 0.0
+        )
         for form in self.forms:
             if len(form) == 1 and len(form[0]) >= 4 and form[0] in question.joined:
                 best = max(best, 1.0)
@@ -188,6 +196,15 @@ class _QuestionForms:
         }
         self._has: dict[str, bool] = dict.fromkeys(self.tokens, True)
 
+    def names_another(self, head: str, own: set[str]) -> bool:
+        """The question writes ``head`` followed by a capitalised word that is not one of
+        ``own``: another name of the same family ("Cancéropôle IDF" is not "Cancéropôle
+        GSO")."""
+        return any(
+            t == head and after in self.capitals and after not in own
+            for t, after in itertools.pairwise(self.tokens)
+        )
+
     def phrase(self, words: Sequence[str]) -> bool:
         """The question writes ``words`` one after the other."""
         n = len(words)
@@ -211,8 +228,11 @@ class _QuestionForms:
         funding" names the Région)."""
         found = self._has.get(word)
         if found is None:
-            found = any(same_word(word, t) for t in self.tokens) or (
-                len(word) >= 5 and bool(_stems(word) & self._stems)
+            found = (
+                any(same_word(word, t) for t in self.tokens)
+                # written together or by initials ("sud-ouest", "GSO" for "Grand Sud-Ouest")
+                or word in self.joined
+                or (len(word) >= 5 and bool(_stems(word) & self._stems))
             )
             self._has[word] = found
         return found
@@ -399,7 +419,23 @@ def build_gazetteer(store: FactStore, extra: Iterable[str] = ()) -> Gazetteer:
     """Every name the facts hold (organisations, projects, people, biobanks, subjects of key
     figures, funders and recipients) and every name with an alias, with their aliases, and
     ``extra`` names (documents' subjects)."""
-    names: set[str] = set(extra) | set(store.aliases)
+    names = _names(store) | set(extra)
+    return Gazetteer((name, _aliases(store, name)) for name in sorted(names) if name)
+
+
+def _known_words(store: FactStore) -> set[str]:
+    """Every word of every name the facts hold, as a question may write it (the initials of a
+    compound too: "IdF" for "Île-de-France")."""
+    names = _names(store)
+    gazetteer = Gazetteer((name, _aliases(store, name)) for name in names)
+    return {t for e in gazetteer.entities for form in e.forms for t in form} | {
+        t for name in names for t in _tokens(name)
+    }
+
+
+def _names(store: FactStore) -> set[str]:
+    """Every name the facts hold, and every name with an alias."""
+    names: set[str] = set(store.aliases)
     for fact in store.facts:
         match fact:
             case Contact() | PartnerRole():
@@ -414,7 +450,7 @@ def build_gazetteer(store: FactStore, extra: Iterable[str] = ()) -> Gazetteer:
                 names.update((fact.name, fact.establishment))
             case Figure():
                 names.update(n for n in (fact.subject,) if n)
-    return Gazetteer((name, _aliases(store, name)) for name in sorted(names) if name)
+    return names
 
 
 def facts_about(store: FactStore, name: str) -> list[Fact]:
@@ -521,7 +557,8 @@ def _contact(question: str, store: FactStore, operation: Aggregate | None = None
         asks_address = any(t.answer_type == "contact" for t in asked_types(question))
         if (
             listed
-            and not name_words(question)
+            # … and names nothing the documents do not ("… at institut Mérieux").
+            and set(name_words(question)) <= _known_words(store)
             # … and the question asks for organisations and names what their contacts are
             # for ("which institutions … valorisation"), not "which mission is about
             # valorisation".
