@@ -631,6 +631,8 @@ _ENUMERATION = re.compile(r"(?:[^;]+;){2,}[^;]+|:\s*(?:[^,]+,){2,}[^,]+")
 
 # What a list scores over a sentence when a list is asked for and its title says it is one.
 LISTED = 0.5
+# … or, asked how many, what a list scores (a sentence with the number scores 0.6).
+COUNTED_LIST = 0.3
 # … and when nothing says what it lists: an enumeration in the right place may still be it.
 UNTITLED_LIST = 0.15
 # How far back a list's lead-in may start.
@@ -837,7 +839,14 @@ def score_evidence(
             coverage = matched / total
             dense = hit.dense_score or 0.0
             # A sentence holding the kind of thing asked for (an amount, a year…) is the answer.
-            shaped = 0.3 if shapes and all(s.search(sentence) for s in shapes) else 0.0
+            # (for "how many", a list's answer is its length, not a number in its items)
+            shaped = (
+                0.3
+                if shapes
+                and all(s.search(sentence) for s in shapes)
+                and not (counted and label is not None)
+                else 0.0
+            )
             if counted and counts(sentence, counted):
                 shaped += 0.3  # "318 Units" for "how many units"
             if defined and _defines(sentence, defined):
@@ -862,7 +871,9 @@ def score_evidence(
                 if label is not None and not titled and not sentence.lstrip().startswith("•"):
                     # Lines that open on the same word are a list only for what they name.
                     continue
-                listed = LISTED if titled else UNTITLED_LIST
+                # For "how many", a sentence that states the number outranks the length of a
+                # list (whose items may be groups: "Les régions …; Les universités …").
+                listed = (COUNTED_LIST if counted else LISTED) if titled else UNTITLED_LIST
             score = coverage + shaped + listed + 0.1 / hit.rank + dense * 0.2
             out.append(
                 Evidence(
