@@ -327,3 +327,22 @@ def test_the_partners_of_the_kind_the_question_names() -> None:
     assert names("Which hospitals take part in TIDAL?") == ["Centre hospitalier de Quimper"]
     # No kind named: every partner.
     assert len(names("Who are the partners of TIDAL?")) == 4
+
+
+def test_of_an_organisations_contacts_the_person_named() -> None:
+    def card(person: str, email: str) -> Contact:
+        provenance = Provenance(doc_id="t", start=0, end=len(email), quote=email)
+        return Contact(
+            organisation="RÉSEAU LOIRE", person=person, email=email, provenance=provenance
+        )
+
+    store = FactStore(
+        facts=[
+            card("Jeanne Roy", "j-roy@reseauloire.fr"),
+            card("Paul Martin", "p-martin@reseauloire.fr"),
+        ]
+    )
+    one = lookup("email jeanne roy reseau loire", store, "contact", None)
+    assert [c.email for c in one.facts if isinstance(c, Contact)] == ["j-roy@reseauloire.fr"]
+    both = lookup("Quel est le contact du Réseau Loire ?", store, "contact", None)
+    assert len(both.facts) == 2

@@ -227,6 +227,9 @@ def extract_contacts(ctx: _Context) -> Iterator[Fact]:
                 organisation = _row_organisation(row.text, found.group(), block, ctx)
             else:
                 organisation = _clean(row.text[: found.start()] + " " + row.text[found.end() :])
+            if WEB_ADDRESS.fullmatch(organisation) and email:
+                # "oeci@oeci.eu www.oeci.eu": the name the document gives that domain
+                organisation = _domain_owner(ctx, email.group()) or ctx.subject
             if not organisation:
                 continue
             yield Contact(
@@ -237,6 +240,62 @@ def extract_contacts(ctx: _Context) -> Iterator[Fact]:
                 provenance=ctx.provenance(row),
             )
     yield from _postal_contacts(ctx)
+    yield from _contact_cards(ctx)
+
+
+# A contact card on one line: its parts set apart ("Jeanne Roy > Chargée de communication >
+# 01 76 64 78 00 > j-roy@reseau.fr", "Paul Martin | Press officer | p.martin@org.eu").
+_CARD_PARTS = re.compile(r"\s+[>|•–—/;]\s+|\s*,\s+|\s+:\s+")
+_CARD_CHARS = 250
+_NAME_PART = re.compile(r"^(?:[A-ZÀ-Þ][\w’'-]+)(?:\s+[A-ZÀ-Þ][\w’'-]+){1,2}$")
+
+
+def _contact_cards(ctx: _Context) -> Iterator[Fact]:
+    """An e-mail address written in a paragraph with what goes with it on its line: whose it
+    is (a name, a post), a phone number; for the organisation whose name the document writes
+    as the address's domain ("UNICANCER" for "…@unicancer.fr"), else what the document is
+    about."""
+    for block in ctx.blocks:
+        if block.kind != "paragraph":
+            continue
+        for segment in block.segments:
+            text = segment.text
+            emails = list(_emails(text))
+            if len(emails) != 1 or len(text) > _CARD_CHARS or instructs(text):
+                continue
+            email = emails[0].group()
+            parts = [p.strip() for p in _CARD_PARTS.split(text) if p.strip()]
+            person = parts[0] if parts and _NAME_PART.match(parts[0]) else None
+            organisation = _domain_owner(ctx, email) or ctx.subject
+            if not organisation or (person is None and len(parts) < 2):
+                continue
+            phone = next(iter(phonenumbers.PhoneNumberMatcher(text, "FR")), None)
+            yield Contact(
+                organisation=organisation,
+                person=person,
+                email=email,
+                phone=phonenumbers.format_number(phone.number, phonenumbers.PhoneNumberFormat.E164)
+                if phone
+                else None,
+                phone_text=phone.raw_string if phone else None,
+                provenance=ctx.provenance(segment),
+            )
+
+
+def _domain_owner(ctx: _Context, email: str) -> str | None:
+    """The name the document writes that is the e-mail domain's own label ("UNICANCER" or
+    "Réseau Loire" in a text with "…@unicancer.fr", "…@reseauloire.fr"), as it writes it."""
+    labels = email.rpartition("@")[2].lower().split(".")
+    label = labels[-2] if len(labels) >= 2 else ""
+    if len(label) < 3:
+        return None
+    for run in re.finditer(r"[A-ZÀ-Þ][\w’'-]*(?:\s+[A-ZÀ-Þ][\w’'-]*){0,2}", ctx.document.text):
+        words = run.group().split()
+        for n in range(len(words), 0, -1):
+            name = " ".join(words[:n])
+            if re.sub(r"[^a-z0-9]", "", fold_accents(name).lower()) == label:
+                return name
+    return None
 
 
 def _postal_contacts(ctx: _Context) -> Iterator[Fact]:
@@ -280,6 +339,8 @@ def _inline_addresses(ctx: _Context, index: int, lines: list[MappedText]) -> Ite
         if match is None or EMAIL.search(line.text):
             continue
         named = line.text[: match.start()].strip(" -–,:")
+        if named.lower().startswith("c/o"):
+            named = ""  # in care of another: the address is not that other's
         above = lines[n - 1].text if n else (ctx.blocks[index - 1].text if index else "")
         if not named and above and len(above) <= 80 and not above.rstrip().endswith(":"):
             named = above

@@ -571,6 +571,17 @@ def _contact(question: str, store: FactStore, operation: Aggregate | None = None
             )
         return _no_answer("contact", "unknown_entity", [c.organisation for c in listed])
     records = [f for f in found.facts if isinstance(f, Contact)]
+    # Of an organisation's contacts, the person's the question names ("… viviane tronel").
+    asked = _tokens(question)
+    named = [
+        c
+        for c in records
+        if c.person
+        and any(same_word(t, q) for t in _tokens(c.person) if len(t) >= 4 for q in asked)
+    ]
+    if named and len(named) < len(records):
+        records = named
+        found = found.model_copy(update={"facts": named})
     if PHONE_ASKED.search(fold_accents(question).lower()) and not any(c.phone for c in records):
         # Asked for a number the documents do not give: say so, and offer what they do give.
         other = list(dict.fromkeys(x for c in records for x in (c.email, c.url) if x))
