@@ -578,8 +578,8 @@ def missing_names(words: list[str], context: str, near: str | None = None) -> li
     acronym = "".join(w[0] for w in letters)
     if len(acronym) >= 3 and set(letters) <= set(missing) and acronym in vocabulary:
         return [w for w in missing if w.isdigit()]
-    # … or the words it misses may be written by their initials ("Cancéropôle Grand Sud-Ouest"
-    # for "CANCEROPOLE GSO").
+    # … or the words it misses may be written by their initials ("Réseau Grand Sud-Ouest"
+    # for "RESEAU GSO").
     lost = [w for w in missing if not w.isdigit()]
     if len(lost) >= 3 and "".join(w[0] for w in lost) in vocabulary:
         return [w for w in missing if w.isdigit()]

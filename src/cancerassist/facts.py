@@ -83,7 +83,7 @@ _STREET = re.compile(
     re.IGNORECASE,
 )
 # An address written on one line, in most European forms: a street with its number (either
-# side), then a postcode and a town ("5 avenue Irène Joliot-Curie - 31100 TOULOUSE",
+# side), then a postcode and a town ("5 avenue des Lilas - 44000 NANTES",
 # "Rue Royale 217, 1210 Bruxelles", "2 Robinson Way, Cambridge CB2 0RE").
 _STREET_WORDS = (
     r"avenue|av\.|rue|boulevard|bd|place|quai|allée|allee|chemin|cours|route|square|impasse|"
@@ -253,7 +253,7 @@ _NAME_PART = re.compile(r"^(?:[A-ZÀ-Þ][\w’'-]+)(?:\s+[A-ZÀ-Þ][\w’'-]+){1
 def _contact_cards(ctx: _Context) -> Iterator[Fact]:
     """An e-mail address written in a paragraph with what goes with it on its line: whose it
     is (a name, a post), a phone number; for the organisation whose name the document writes
-    as the address's domain ("UNICANCER" for "…@unicancer.fr"), else what the document is
+    as the address's domain ("ONCOLOIRE" for "…@oncoloire.fr"), else what the document is
     about."""
     for block in ctx.blocks:
         if block.kind != "paragraph":
@@ -283,8 +283,8 @@ def _contact_cards(ctx: _Context) -> Iterator[Fact]:
 
 
 def _domain_owner(ctx: _Context, email: str) -> str | None:
-    """The name the document writes that is the e-mail domain's own label ("UNICANCER" or
-    "Réseau Loire" in a text with "…@unicancer.fr", "…@reseauloire.fr"), as it writes it."""
+    """The name the document writes that is the e-mail domain's own label ("ONCOLOIRE" or
+    "Réseau Loire" in a text with "…@oncoloire.fr", "…@reseauloire.fr"), as it writes it."""
     labels = email.rpartition("@")[2].lower().split(".")
     label = labels[-2] if len(labels) >= 2 else ""
     if len(label) < 3:
@@ -332,8 +332,8 @@ def _postal_contacts(ctx: _Context) -> Iterator[Fact]:
 
 
 def _inline_addresses(ctx: _Context, index: int, lines: list[MappedText]) -> Iterator[Fact]:
-    """Addresses written on one line, of whoever the line names before the street ("CANCEROPOLE
-    GSO - 5 avenue …"), else the line or heading just above, else the document's subject."""
+    """Addresses written on one line, of whoever the line names before the street ("RESEAU
+    LOIRE - 5 avenue …"), else the line or heading just above, else the document's subject."""
     for n, line in enumerate(lines):
         match = POSTAL_ADDRESS.search(line.text)
         if match is None or EMAIL.search(line.text):
@@ -927,8 +927,8 @@ def _titled_people(ctx: _Context, block: Block) -> Iterator[Fact]:
             )
 
 
-# A name on a line of its own: two or three capitalised words ("Norbert Ifrah", "Jean-Marc
-# Gambaudo", "Marie DUPONT").
+# A name on a line of its own: two or three capitalised words ("Marie Lenoir", "Jean-Paul
+# Martin", "Marie DUPONT").
 _NAME_LINE = re.compile(r"^[A-ZÀ-Þ][\w’'-]+(?:\s+[A-ZÀ-Þ][\w’'-]+){1,2}$")
 # The most words a post on the line under a name has ("Directeur général délégué").
 _POST_WORDS = 5
@@ -936,7 +936,7 @@ _POST_WORDS = 5
 
 def _signatures(ctx: _Context) -> Iterator[Fact]:
     """A name on its own line with the post on the next one, as letters and editorials are
-    signed ("Norbert Ifrah" / "Président")."""
+    signed ("Marie Lenoir" / "Présidente")."""
     for name, post in itertools.pairwise(ctx.blocks):
         if (
             name.kind == post.kind == "heading"

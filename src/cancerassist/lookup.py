@@ -129,7 +129,7 @@ class _Entity:
         Européen Georges Pompidou"), and then counts less than a name written whole
         ("grand ouest" names the Grand Ouest before the Grand Sud-Ouest)."""
         # Its first word alone, capitalised ("the Region's funding"), names it less surely
-        # than a distinctive word does ("Cancéropôle … CNRS" asks about the CNRS).
+        # than a distinctive word does ("Réseau … Institut Nord" asks about the Institut Nord).
         own = {t for form in self.forms for t in form}
         best = (
             CAPITALISED_SCORE
@@ -198,8 +198,8 @@ class _QuestionForms:
 
     def names_another(self, head: str, own: set[str]) -> bool:
         """The question writes ``head`` followed by a capitalised word that is not one of
-        ``own``: another name of the same family ("Cancéropôle IDF" is not "Cancéropôle
-        GSO")."""
+        ``own``: another name of the same family ("Réseau VDL" is not "Réseau
+        Ouest")."""
         return any(
             t == head and after in self.capitals and after not in own
             for t, after in itertools.pairwise(self.tokens)
@@ -230,7 +230,7 @@ class _QuestionForms:
         if found is None:
             found = (
                 any(same_word(word, t) for t in self.tokens)
-                # written together or by initials ("sud-ouest", "GSO" for "Grand Sud-Ouest")
+                # written together or by initials ("sud-ouest", "RGO" for "Réseau Grand Ouest")
                 or word in self.joined
                 or (len(word) >= 5 and bool(_stems(word) & self._stems))
             )
@@ -244,14 +244,14 @@ class _QuestionForms:
 
 @lru_cache(maxsize=16384)
 def _stems(word: str) -> frozenset[str]:
-    """The forms of ``word`` and of its translations: "the Paris committee" names the
-    "Comité de Paris"."""
+    """The forms of ``word`` and of its translations: "the Loire committee" names the
+    "Comité Loire"."""
     return frozenset(form for forms in term_variants(word, translate=True) for form in forms)
 
 
 def _initials(question: str) -> set[str]:
     """The initials of the names of three capitalised words or more the question writes,
-    whole or less their first word ("Cancéropôle Grand Sud-Ouest": "cgso", "gso")."""
+    whole or less their first word ("Réseau Grand Sud-Ouest": "rgso", "gso")."""
     found = set()
     for run in re.findall(r"[A-ZÀ-Þ][\w’']*(?:[\s-]+[A-ZÀ-Þ][\w’']*){2,}", question):
         words = re.split(r"[\s-]+", run)
@@ -425,7 +425,7 @@ def build_gazetteer(store: FactStore, extra: Iterable[str] = ()) -> Gazetteer:
 
 def _known_words(store: FactStore) -> set[str]:
     """Every word of every name the facts hold, as a question may write it (the initials of a
-    compound too: "IdF" for "Île-de-France")."""
+    compound too: "VdL" for "Val-de-Loire")."""
     names = _names(store)
     gazetteer = Gazetteer((name, _aliases(store, name)) for name in names)
     return {t for e in gazetteer.entities for form in e.forms for t in form} | {
@@ -560,8 +560,8 @@ def _contact(question: str, store: FactStore, operation: Aggregate | None = None
             # … and names nothing the documents do not ("… at institut Mérieux").
             and set(name_words(question)) <= _known_words(store)
             # … and the question asks for organisations and names what their contacts are
-            # for ("which institutions … valorisation"), not "which mission is about
-            # valorisation".
+            # for ("which institutions … tech transfer"), not "which mission is about
+            # tech transfer".
             and re.search(NEUTRAL.headings.columns["organisation"], question, re.IGNORECASE)
             and NEUTRAL.purpose_of(question) in {c.purpose for c in listed}
             and (operation == "count" or (operation == "list" and not asks_address))
@@ -662,7 +662,7 @@ def _funding(question: str, store: FactStore, operation: Aggregate | None = None
     mentioned = gazetteer.mentioned(question)
     funders = mentioned & {r.funder for r in records if r.funder}
     if len(funders) > 1:
-        # "the Paris committee of the Ligue" names the committee, not the whole Ligue: the
+        # "the Loire committee of the League" names the committee, not the whole League: the
         # funders named most fully, when they are not named as fully as each other.
         funders = (set(gazetteer.match(question)) & funders) or funders
     recipients = mentioned & {r.recipient for r in records if r.recipient}
