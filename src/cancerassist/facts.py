@@ -274,12 +274,19 @@ def _contact_cards(ctx: _Context) -> Iterator[Fact]:
                 organisation=organisation,
                 person=person,
                 email=email,
-                phone=phonenumbers.format_number(phone.number, phonenumbers.PhoneNumberFormat.E164)
-                if phone
-                else None,
-                phone_text=phone.raw_string if phone else None,
+                **_phone_fields(phone),
                 provenance=ctx.provenance(segment),
             )
+
+
+def _phone_fields(phone: phonenumbers.PhoneNumberMatch | None) -> dict[str, str | None]:
+    """A contact's phone number as E.164 and as the document writes it (none if ``None``)."""
+    if phone is None:
+        return {"phone": None, "phone_text": None}
+    return {
+        "phone": phonenumbers.format_number(phone.number, phonenumbers.PhoneNumberFormat.E164),
+        "phone_text": phone.raw_string,
+    }
 
 
 def _domain_owner(ctx: _Context, email: str) -> str | None:
@@ -322,10 +329,7 @@ def _postal_contacts(ctx: _Context) -> Iterator[Fact]:
         yield Contact(
             organisation=organisation,
             address=address,
-            phone=phonenumbers.format_number(phone.number, phonenumbers.PhoneNumberFormat.E164)
-            if phone
-            else None,
-            phone_text=phone.raw_string if phone else None,
+            **_phone_fields(phone),
             url=url.group() if url else None,
             provenance=ctx.span(start, end),
         )
