@@ -651,7 +651,7 @@ def _bulleted(chunk: Chunk) -> list[tuple[int, int, str]]:
         if _continues_list(run, line[2]):
             run.append(line)
             continue
-        bulleted = bool(run) and run[0][2].lstrip().startswith("•")
+        bulleted = bool(run) and _is_item(run[0][2])
         if len(run) >= (2 if bulleted else 3):
             first = lines.index(run[0])
             before = lines[first - 1][2].strip() if first else ""
@@ -668,7 +668,8 @@ def _lead_in(chunk: Chunk, index: SearchIndex) -> str | None:
     """The line that introduces a list opening ``chunk``, where the chunker left it at the
     end of the chunk before ("Leurs missions communes … sont de :")."""
     text = index.documents[chunk.doc_id].text
-    before = text[max(0, source_offset(chunk, 0) - LEAD_IN_CHARS) : source_offset(chunk, 0)]
+    start = source_offset(chunk, 0)
+    before = text[max(0, start - LEAD_IN_CHARS) : start]
     lines = [line.strip() for line in before.splitlines() if line.strip()]
     return lines[-1] if lines and lines[-1].endswith(":") else None
 
@@ -676,14 +677,17 @@ def _lead_in(chunk: Chunk, index: SearchIndex) -> str | None:
 def _continues_list(run: list[tuple[int, int, str]], line: str) -> bool:
     """``line`` is an item of the list ``run`` holds (or may open one)."""
     text = line.strip()
-    if text.startswith("•"):
-        return not run or run[0][2].lstrip().startswith("•")
+    if _is_item(text):
+        return not run or _is_item(run[0][2])
     words = text.split()
     if not words or len(text) > 120 or text[-1] in ".!?:;," or not words[0][:1].isupper():
         return False
-    return not run or (
-        not run[0][2].lstrip().startswith("•") and run[0][2].split()[0].lower() == words[0].lower()
-    )
+    return not run or (not _is_item(run[0][2]) and run[0][2].split()[0].lower() == words[0].lower())
+
+
+def _is_item(line: str) -> bool:
+    """The line is a bulleted item (ingestion writes every bullet as "•")."""
+    return line.lstrip().startswith("•")
 
 
 def _sentences(chunk: Chunk) -> list[tuple[int, int, bool]]:
@@ -868,7 +872,7 @@ def score_evidence(
                 # … by the words of what is asked, not of whom it is asked ("which sites
                 # does Réseau Est have" is not answered by a list of networks).
                 titled = bool(set(tokenize(lead)) & asked)
-                if label is not None and not titled and not sentence.lstrip().startswith("•"):
+                if label is not None and not titled and not _is_item(sentence):
                     # Lines that open on the same word are a list only for what they name.
                     continue
                 # For "how many", a sentence that states the number outranks the length of a

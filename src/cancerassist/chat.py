@@ -135,11 +135,11 @@ COUNT_COVERAGE = 0.5
 PASSAGES = 8
 # How far past them a passage about the question's subject that holds the asked type of
 # thing (a person, a year, an amount) is still looked at.
+SHAPED_PASSAGES = 24
 # For a list asked for, the passages beside this many of the best ones are read too.
 LIST_NEIGHBOURS = 3
 # The opening of a document that says what it is about.
 LEAD_CHARS = 600
-SHAPED_PASSAGES = 24
 # How far before a sentence the number of a name may be ("Université Paris 13 …").
 CONTEXT_CHARS = 250
 # A telephone number: a trunk "0" or a "+country" prefix, then groups of digits; not an amount
@@ -503,13 +503,18 @@ class ChatService:
         return resolved.question, self._draft(loaded, resolved, language, timings)
 
     def _fact_routes(
-        self, loaded: Loaded, resolved: Resolved, language: Language, role: re.Pattern[str] | None
+        self,
+        loaded: Loaded,
+        resolved: Resolved,
+        language: Language,
+        *,
+        operation: Aggregate | None,
+        names: list[str],
+        role: re.Pattern[str] | None,
     ) -> tuple[_Draft | None, list[FactAnswer]]:
         """The answer of the best-scored fact route that has one for the entity asked, or a
         final "no answer"; else none, with what each route tried lacked."""
         analysis = resolved.analysis
-        operation = analysis.operation.operation if analysis.operation else None
-        names = name_words(resolved.question)
         # A fact route is tried when the question is about as much that kind of question as
         # the best route and no less than a general one (then the passages answer it).
         floor = max(
@@ -576,11 +581,12 @@ class ChatService:
         names = name_words(resolved.question)
         # The role a "who" question names: fact answers and passages must both hold it.
         role = asked_role(resolved.question)
-        draft, refusals = self._fact_routes(loaded, resolved, language, role)
-        if draft is not None:
-            timings["facts"] = _ms(mark)
-            return draft
+        draft, refusals = self._fact_routes(
+            loaded, resolved, language, operation=operation, names=names, role=role
+        )
         timings["facts"] = _ms(mark)
+        if draft is not None:
+            return draft
         subjects = set(resolved.subjects)
 
         def is_about(chunk: Chunk) -> bool:

@@ -582,11 +582,12 @@ def _contact(question: str, store: FactStore, operation: Aggregate | None = None
     if named and len(named) < len(records):
         records = named
         found = found.model_copy(update={"facts": named})
-    if PHONE_ASKED.search(fold_accents(question).lower()) and not any(c.phone for c in records):
+    folded = fold_accents(question).lower()
+    if PHONE_ASKED.search(folded) and not any(c.phone for c in records):
         # Asked for a number the documents do not give: say so, and offer what they do give.
         other = list(dict.fromkeys(x for c in records for x in (c.email, c.url) if x))
         return _no_answer("contact", "no_phone", other, entity=found.entity)
-    if EMAIL_ASKED.search(fold_accents(question).lower()) and not any(c.email for c in records):
+    if EMAIL_ASKED.search(folded) and not any(c.email for c in records):
         # … or an e-mail address: the web page or phone they give is offered instead.
         other = list(
             dict.fromkeys(x for c in records for x in (c.url, c.phone_text, c.address) if x)
