@@ -77,3 +77,24 @@ def test_millions_round_trip(thousandths: int, template: str, mark: str) -> None
     millions = Decimal(thousandths) / 1000
     text = template.format(format(millions.normalize(), "f").replace(".", mark))
     assert parse_amount(text) == millions * 1_000_000
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "currency"),
+    [
+        ("£2.5m", Decimal("2500000"), "GBP"),
+        ("$21,087,500", Decimal("21087500"), "USD"),
+        ("CHF 300 000", Decimal("300000"), "CHF"),
+        ("300 000 francs suisses", Decimal("300000"), "CHF"),
+        ("1,2 million de dollars", Decimal("1200000"), "USD"),
+        ("C$ 1.5 million", Decimal("1500000"), "CAD"),
+        ("15,25 M€", Decimal("15250000"), "EUR"),
+        ("4.132 millions d'euros", Decimal("4132000"), "EUR"),
+        ("3.45 millions", Decimal("3450000"), None),
+    ],
+)
+def test_an_amounts_currency_is_read_as_its_iso_code(
+    text: str, value: Decimal, currency: str | None
+) -> None:
+    (amount,) = find_amounts(text)
+    assert (amount.value, amount.currency, amount.text) == (value, currency, text)

@@ -118,7 +118,7 @@ def test_facts_listing_formats(settings: Settings, build_report: BuildReport) ->
     assert out.returncode == 0, out.stderr
     rows = list(csv.DictReader(io.StringIO(out.stdout)))
     region_2010 = [r for r in rows if r["funder"] == "Région Île-de-France" and r["year"] == "2010"]
-    assert [r["amount_eur"] for r in region_2010] == ["4132000"]
+    assert [r["amount"] for r in region_2010] == ["4132000"]
     assert region_2010[0]["quote"] == "2010 4.132 millions d’euros"
 
     out = run_cli(settings, "facts", "--type", "biobank")

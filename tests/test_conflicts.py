@@ -159,7 +159,7 @@ def test_rows_of_one_document_do_not_conflict() -> None:
         Funding(
             funder="Comité",
             recipient=None,
-            amount_eur=Decimal(value),
+            amount=Decimal(value),
             amount_text=value,
             year=2020,
             provenance=Provenance(doc_id="report", start=0, end=5, quote="x" * 5),

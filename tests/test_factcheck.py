@@ -17,7 +17,7 @@ def _grant(recipient: str) -> Funding:
     return Funding(
         funder="Fondation Orion",
         recipient=recipient,
-        amount_eur=Decimal(150000),
+        amount=Decimal(150000),
         amount_text="150 000 €",
         year=2021,
         provenance=_source(),

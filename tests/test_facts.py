@@ -67,7 +67,7 @@ def test_inca_address_and_phone(search_index: SearchIndex) -> None:
 
 def test_region_funding_table(search_index: SearchIndex) -> None:
     region = {
-        f.year: f.amount_eur
+        f.year: f.amount
         for f in search_index.facts.facts
         if isinstance(f, Funding) and f.funder == "Région Île-de-France"
     }
@@ -92,7 +92,7 @@ def test_region_funding_table(search_index: SearchIndex) -> None:
 
 def test_inca_funding_sentences(search_index: SearchIndex) -> None:
     inca = [f for f in search_index.facts.facts if isinstance(f, Funding) and f.funder == "INCa"]
-    by_amount = {f.amount_eur: f for f in inca}
+    by_amount = {f.amount: f for f in inca}
     assert set(by_amount) == {Decimal("3450000"), Decimal("25100000")}
     renewal = by_amount[Decimal("3450000")]
     assert (renewal.year, renewal.period_start, renewal.period_end) == (2018, 2018, 2022)
@@ -123,7 +123,7 @@ def test_bonenet_project_sheet(search_index: SearchIndex) -> None:
     }
     assert [r.organisation for r in roles if r.role == "associated_partner"] == ["PerkinElmer"]
     money = {
-        f.kind: f.amount_eur for f in facts if isinstance(f, Funding) and f.recipient == "BONE-NET"
+        f.kind: f.amount for f in facts if isinstance(f, Funding) and f.recipient == "BONE-NET"
     }
     assert money == {"budget": Decimal("3263864"), "grant": Decimal("3263864")}
 
@@ -188,7 +188,7 @@ def test_brochure_figures(search_index: SearchIndex) -> None:
     assert ("Cancéropôle Est", Decimal("284")) in figures
     assert ("Cancéropôle Provence-Alpes-Côte d’Azur", Decimal("5.1")) in figures
     raised = {
-        f.amount_eur
+        f.amount
         for f in search_index.facts.facts
         if isinstance(f, Funding) and f.kind == "funds_raised"
     }
@@ -248,7 +248,7 @@ def test_a_funding_table_keeps_what_each_amount_is_for() -> None:
         "2020 | Comité Loire | niveau régional | 990 000 €\n"
         "2020 | Comité Loire | niveau national | 568 000 €\n"
     )
-    rows = {(f.year, f.purpose, f.amount_eur) for f in facts_of(text) if isinstance(f, Funding)}
+    rows = {(f.year, f.purpose, f.amount) for f in facts_of(text) if isinstance(f, Funding)}
     assert rows == {
         (2020, "niveau régional", Decimal("990000")),
         (2020, "niveau national", Decimal("568000")),

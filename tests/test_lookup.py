@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from cancerassist.analysis import detect_operation
+from cancerassist.answer import format_amount
 from cancerassist.index import SearchIndex
 from cancerassist.lookup import FactAnswer, Gazetteer, Intent, lookup
 from cancerassist.models import (
@@ -30,7 +31,7 @@ def ask(search_index: SearchIndex, question: str, intent: Intent = "funding") ->
 def test_region_grant_for_a_year(search_index: SearchIndex) -> None:
     answer = ask(search_index, "Combien la Région a-t-elle accordé en 2010 ?")
     assert answer.status == "answered"
-    assert answer.value_eur == Decimal("4132000")
+    assert answer.value == Decimal("4132000")
     (fact,) = answer.facts
     assert isinstance(fact, Funding)
     assert fact.provenance.quote == "2010 4.132 millions d’euros"
@@ -38,12 +39,12 @@ def test_region_grant_for_a_year(search_index: SearchIndex) -> None:
 
 def test_lowest_grant_over_a_range(search_index: SearchIndex) -> None:
     answer = ask(search_index, "lowest Region grant between 2007 and 2016")
-    assert (answer.aggregate, answer.year, answer.value_eur) == ("min", 2015, Decimal("1535000"))
+    assert (answer.aggregate, answer.year, answer.value) == ("min", 2015, Decimal("1535000"))
 
 
 def test_total_over_a_range(search_index: SearchIndex) -> None:
     answer = ask(search_index, "total 2007–2009")
-    assert (answer.aggregate, answer.value_eur, answer.years) == (
+    assert (answer.aggregate, answer.value, answer.years) == (
         "total",
         Decimal("13950000"),
         (2007, 2009),
@@ -124,12 +125,12 @@ def test_project_questions(search_index: SearchIndex) -> None:
     partners = ask(search_index, "Quels sont les partenaires du projet BONE-NET ?", "partners")
     assert len(partners.facts) == 9
     budget = ask(search_index, "What was BONE-NET's total budget?")
-    assert budget.value_eur == Decimal("3263864")
+    assert budget.value == Decimal("3263864")
     sheet = ask(search_index, "Quelle est la durée de BONE-NET ?", "project").facts
     (project,) = [f for f in sheet if isinstance(f, Project)]
     assert "Durée : 2011-2015" in project.provenance.quote
     # The project's answer carries its amounts too: "what is its budget?" is asked of it.
-    assert Decimal("3263864") in {f.amount_eur for f in sheet if isinstance(f, Funding)}
+    assert Decimal("3263864") in {f.amount for f in sheet if isinstance(f, Funding)}
 
 
 def test_roles_people_biobanks(search_index: SearchIndex) -> None:
@@ -232,7 +233,7 @@ def _funding(year: int, amount: str, purpose: str, funder: str = "Comité Loire"
     return Funding(
         funder=funder,
         recipient=None,
-        amount_eur=Decimal(amount),
+        amount=Decimal(amount),
         amount_text=amount,
         year=year,
         purpose=purpose,
@@ -261,13 +262,13 @@ def test_a_series_by_purpose_where_a_funder_gives_several_amounts_a_year() -> No
         "De combien le Comité Loire a-t-il augmenté le niveau national entre 2018 et 2020 ?"
     )
     assert national.status == "answered"
-    assert [f.amount_eur for f in national.facts if isinstance(f, Funding)] == [
+    assert [f.amount for f in national.facts if isinstance(f, Funding)] == [
         Decimal("600000"),
         Decimal("570000"),
     ]
     # Named by none of its purposes: the whole of each year, not one of its parts.
     whole = answer("How much more did the Comité Loire give in 2020 than in 2018?")
-    assert [f.amount_eur for f in whole.facts if isinstance(f, Funding)] == [
+    assert [f.amount for f in whole.facts if isinstance(f, Funding)] == [
         Decimal("1500000"),
         Decimal("1560000"),
     ]
@@ -275,7 +276,7 @@ def test_a_series_by_purpose_where_a_funder_gives_several_amounts_a_year() -> No
     both = answer(
         "En 2020, combien le Comité Loire a-t-il versé au niveau régional et national au total ?"
     )
-    assert both.value_eur == Decimal("1560000")
+    assert both.value == Decimal("1560000")
     # A total over years one of which has no record is still refused.
     gap = answer("Quel est le total du Comité Loire de 2018 à 2020 ?")
     assert gap.status == "no_answer"
@@ -346,3 +347,55 @@ def test_of_an_organisations_contacts_the_person_named() -> None:
     assert [c.email for c in one.facts if isinstance(c, Contact)] == ["j-roy@reseauloire.fr"]
     both = lookup("Quel est le contact du Réseau Loire ?", store, "contact", None)
     assert len(both.facts) == 2
+
+
+def test_a_person_is_named_by_their_surname_not_by_a_word_like_their_first_name() -> None:
+    def person(name: str, role: str, affiliation: str) -> Person:
+        quote = f"{name}, {role} du {affiliation}"
+        return Person(
+            name=name,
+            role=role,
+            affiliation=affiliation,
+            provenance=Provenance(doc_id="t", start=0, end=len(quote), quote=quote),
+        )
+
+    store = FactStore(
+        facts=[
+            person("Clara Lenoir", "Directrice", "Réseau Sud"),
+            person("Paul Vernier", "Président", "Directoire"),
+        ]
+    )
+    # "CLARA" is an acronym here: Clara Lenoir is not asked about.
+    answer = lookup("Qui est président du Directoire du CLARA ?", store, "person")
+    assert [p.name for p in answer.facts if isinstance(p, Person)] == ["Paul Vernier"]
+    answer = lookup("Who is Ms Lenoir?", store, "person")
+    assert [p.name for p in answer.facts if isinstance(p, Person)] == ["Clara Lenoir"]
+
+
+def test_amounts_in_two_currencies_are_listed_never_added() -> None:
+    def grant(year: int, amount: str, text: str, currency: str) -> Funding:
+        return Funding(
+            funder="Fonds Orme",
+            recipient="Réseau Sud",
+            amount=Decimal(amount),
+            amount_text=text,
+            currency=currency,
+            year=year,
+            provenance=Provenance(doc_id="t", start=0, end=len(text), quote=text),
+        )
+
+    store = FactStore(
+        facts=[grant(2020, "500000", "500 000 €", "EUR"), grant(2021, "400000", "£400,000", "GBP")]
+    )
+    answer = lookup("Total accordé par le Fonds Orme de 2020 à 2021 ?", store, "funding", "total")
+    assert answer.status == "answered"
+    assert answer.aggregate == "list"
+    assert answer.value is None
+
+
+def test_an_amount_is_written_in_its_own_currency() -> None:
+    assert format_amount(Decimal("2500000"), "en", "GBP") == "2.5 million GBP"
+    assert format_amount(Decimal("2500000"), "fr", "GBP") == "2,5 millions GBP"
+    assert format_amount(Decimal("1500"), "fr", "CHF") == "1\u202f500 CHF"
+    assert format_amount(Decimal("2500000"), "fr", "EUR") == "2,5 millions d’euros"
+    assert format_amount(Decimal("85000"), "en") == "85,000 euros"

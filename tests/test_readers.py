@@ -128,7 +128,7 @@ def test_tables_are_read_by_their_header(formats_dir: Path) -> None:
     documents, _ = load_corpus(formats_dir, MAX_BYTES)
     store = extract_facts([(d, parse_blocks(d.text)) for d in documents])
     grants = {
-        (f.funder, f.recipient, f.year, f.amount_eur)
+        (f.funder, f.recipient, f.year, f.amount)
         for f in store.facts
         if isinstance(f, Funding) and f.provenance.doc_id in ("delta", "kappa-grants")
     }
@@ -143,7 +143,7 @@ def test_tables_are_read_by_their_header(formats_dir: Path) -> None:
     assert ("OMEGA", "Université d'Exemple") in coordinators
     # A one-row table of sheet labels: the budget and the partners' count of the project.
     omega = [f for f in store.facts if f.provenance.doc_id == "omega"]
-    assert {(f.recipient, f.amount_eur) for f in omega if isinstance(f, Funding)} == {
+    assert {(f.recipient, f.amount) for f in omega if isinstance(f, Funding)} == {
         ("OMEGA", Decimal(12_400_000))
     }
     assert [(f.subject, f.value) for f in omega if isinstance(f, Figure)] == [
@@ -235,7 +235,7 @@ def test_bars_empty_cells_and_damaged_files(tmp_path: Path) -> None:
     documents, problems = load_corpus(tmp_path, MAX_BYTES)
     assert {p.path for p in problems if p.severity == "error"} == {"broken.xlsx", "broken.docx"}
     store = extract_facts([(d, parse_blocks(d.text)) for d in documents])
-    grants = {(f.funder, f.year, f.amount_eur) for f in store.facts if isinstance(f, Funding)}
+    grants = {(f.funder, f.year, f.amount) for f in store.facts if isinstance(f, Funding)}
     assert grants == {
         ("Région／État", 2021, Decimal(250000)),
         ("Fondation Orion", 2023, Decimal(350000)),

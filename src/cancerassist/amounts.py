@@ -1,8 +1,9 @@
 """Exact parsing of money amounts and figures written the French or the English way.
 
 ``4.132 millions d'euros``, ``€ 3.263.864``, ``15,25 M€``, ``85 000 euros``, ``3.45 millions``,
-``20,5 millions``, ``€1,234,567.89``: each becomes an exact :class:`~decimal.Decimal`, never a
-float.
+``20,5 millions``, ``€1,234,567.89``, ``£2.5m``, ``$21,087,500``, ``CHF 300 000``: each becomes
+an exact :class:`~decimal.Decimal`, never a float, with its currency's ISO 4217 code when the
+text writes one.
 
 Rules for the one ambiguous case, a single ``.`` or ``,``: before a magnitude word (million, M€…)
 it is the decimal mark ("4.132 millions" is 4,132,000); otherwise it separates thousands when
@@ -39,9 +40,21 @@ _MAGNITUDES = {
     "mille": Decimal(10) ** 3,
 }
 _MAGNITUDE = r"milliards?|billions?|millions?|md€|bn|m€|k€|mille|m(?![a-z])|k(?![a-z])"
-_CURRENCY = r"d[’']euros?|euros?|eur\b|€"
+_CURRENCY = (
+    r"d[’']euros?|euros?|eur\b|€|£|\$|usd\b|gbp\b|chf\b|cad\b|dollars?\b|"
+    r"pounds?(?: sterling)?\b|livres? sterling|francs? suisses?|de dollars|de francs suisses"
+)
+_PREFIX = r"€|eur\b|£|US\$|CA?\$|\$|usd\b|gbp\b|chf\b|cad\b"
+# Each way of writing a currency, by its ISO 4217 code (the first pattern that matches).
+_CODES = (
+    ("CAD", re.compile(r"ca?\$|cad", re.IGNORECASE)),
+    ("GBP", re.compile(r"£|gbp|pound|livre", re.IGNORECASE)),
+    ("CHF", re.compile(r"chf|franc", re.IGNORECASE)),
+    ("USD", re.compile(r"\$|usd|dollar", re.IGNORECASE)),
+    ("EUR", re.compile(r"€|eur", re.IGNORECASE)),
+)
 _AMOUNT = re.compile(
-    rf"(?P<pre>€|eur\b)?\s?(?<![\d.,])(?P<number>{_NUMBER})(?![\d])"
+    rf"(?P<pre>{_PREFIX})?\s?(?<![\d.,])(?P<number>{_NUMBER})(?![\d])"
     rf"(?:\s?(?P<magnitude>{_MAGNITUDE}))?"
     rf"(?:\s?(?P<currency>{_CURRENCY}))?",
     re.IGNORECASE,
@@ -96,10 +109,17 @@ def find_amounts(text: str, *, money_only: bool = True) -> list[Amount]:
                 text=text[start:end].strip(),
                 start=start,
                 end=start + len(text[start:end].strip()),
-                currency="EUR" if currency or "€" in magnitude else None,
+                currency=currency_code(currency)
+                if currency
+                else ("EUR" if "€" in magnitude else None),
             )
         )
     return found
+
+
+def currency_code(written: str) -> str | None:
+    """The ISO 4217 code of a currency as written ("€", "livres sterling", "US$")."""
+    return next((code for code, pattern in _CODES if pattern.search(written)), None)
 
 
 def parse_amount(text: str) -> Decimal:

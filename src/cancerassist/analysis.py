@@ -93,6 +93,7 @@ _OPERATIONS: list[tuple[Operation, float, re.Pattern[str]]] = [
     ("max", 0.6, re.compile(
         r"highest|largest|biggest|maximum|\bmost\b|plus (?:eleve|important|gros)|maximal|record"
     )),
+    ("max", 0.5, re.compile(r"\bmeilleur\w*|\bbest\b")),
     ("membership", 0.5, re.compile(
         r"^(?:is|are|was|does|did|est-ce que|fait-il|fait-elle)\b|"
         r"\b(?:fait|font)(?:-(?:il|elle|ils|elles))? partie|\best-(?:il|elle)\b|\bamong\b|parmi"

@@ -155,21 +155,24 @@ def conflict_citations(conflicts: list[Conflict], index: SearchIndex) -> list[Ci
 # Amounts in words
 
 
-def format_amount(value: Decimal, language: Language) -> str:
-    """``4.132 millions d’euros`` / ``4.132 million euros``: exact, never rounded."""
+def format_amount(value: Decimal, language: Language, currency: str | None = None) -> str:
+    """``4.132 millions d’euros`` / ``4.132 million euros``: exact, never rounded. An amount in
+    another currency than the euro is written with its ISO 4217 code (``2.5 million GBP``)."""
+    unit = {"fr": "d’euros", "en": "euros"}[language] if currency in (None, "EUR") else currency
     millions = value / 1_000_000
     # "4.132 million" reads better than 4,132,000; "3.263864 million" does not.
     if value >= 1_000_000 and millions == round(millions, 3):
         text = format(millions.normalize(), "f")
         if language == "fr":
-            return f"{text.replace('.', ',')} million{'s' if millions >= 2 else ''} d’euros"
-        return f"{text} million euros"
+            return f"{text.replace('.', ',')} million{'s' if millions >= 2 else ''} {unit}"
+        return f"{text} million {unit}"
+    unit = unit.removeprefix("d’")
     whole = format(value.normalize(), "f")
     integer, _, cents = whole.partition(".")
     grouped = f"{int(integer):,}"
     if language == "fr":
-        return grouped.replace(",", "\u202f") + (f",{cents}" if cents else "") + " euros"
-    return grouped + (f".{cents}" if cents else "") + " euros"
+        return grouped.replace(",", "\u202f") + (f",{cents}" if cents else "") + f" {unit}"
+    return grouped + (f".{cents}" if cents else "") + f" {unit}"
 
 
 def _join(items: list[str], language: Language, prompts: Prompts) -> str:
@@ -205,7 +208,9 @@ def render_facts(
 ) -> tuple[str, list[Citation]]:
     """Text and citations of an answered :class:`FactAnswer`."""
     lines = _RENDERERS[answer.intent](answer, language, prompts)
-    return shorten(" ".join(lines)), _unique([fact_citation(f, index) for f in answer.facts])
+    return shorten(" ".join(lines)), unique_citations(
+        [fact_citation(f, index) for f in answer.facts]
+    )
 
 
 def _contact_lines(answer: FactAnswer, language: Language, prompts: Prompts) -> list[str]:
@@ -268,7 +273,8 @@ def _quoted(
 ) -> str:
     """A template around words taken from a document: marked as a quote, with its language
     named, when they are in the other language (no translation is invented)."""
-    text_language = detect_language(text, language) if len(text) > 30 else language
+    # (one word, "CEO", says too little of its language to be quoted)
+    text_language = detect_language(text, language) if len(text.split()) >= 2 else language
     if text_language == language:
         return prompts.say(language, key, **values, **{field: text})
     name = prompts.say(language, f"language.name_{text_language}")
@@ -337,7 +343,7 @@ _RENDERERS: dict[Intent, Callable[[FactAnswer, Language, Prompts], list[str]]] =
 }
 
 
-def _unique(citations: list[Citation]) -> list[Citation]:
+def unique_citations(citations: list[Citation]) -> list[Citation]:
     seen: set[tuple[str, int, int]] = set()
     out = []
     for c in citations:
@@ -416,9 +422,9 @@ def _coordinator_lines(facts: list[Fact], language: Language, prompts: Prompts) 
 def _funding_text(answer: FactAnswer, language: Language, prompts: Prompts) -> str:
     records = [f for f in answer.facts if isinstance(f, Funding)]
     series = "; ".join(
-        f"{r.year} : {format_amount(r.amount_eur, language)}"
+        f"{r.year} : {format_amount(r.amount, language, r.currency)}"
         if language == "fr"
-        else f"{r.year}: {format_amount(r.amount_eur, language)}"
+        else f"{r.year}: {format_amount(r.amount, language, r.currency)}"
         for r in records
     )
     if answer.aggregate in ("max", "min", "total", "average", "compare", "combined"):
@@ -449,20 +455,20 @@ def _summary_text(
 ) -> str:
     """Highest, lowest, total or average of a series, or the difference between (or sum of)
     two parties' amounts, with the figures it used."""
-    assert answer.value_eur is not None
+    assert answer.value is not None
     if answer.aggregate in ("compare", "combined"):
         one, other = records
         return prompts.say(
             language,
             f"funding.{answer.aggregate}",
             first_name=one.recipient or one.funder or "",
-            first_amount=format_amount(one.amount_eur, language),
+            first_amount=format_amount(one.amount, language, one.currency),
             second_name=other.recipient or other.funder or "",
-            second_amount=format_amount(other.amount_eur, language),
-            amount=format_amount(answer.value_eur, language),
+            second_amount=format_amount(other.amount, language, other.currency),
+            amount=format_amount(answer.value, language, records[0].currency),
         )
     funder = records[0].funder or records[0].recipient or ""
-    amount = format_amount(answer.value_eur, language)
+    amount = format_amount(answer.value, language, records[0].currency)
     first, last = answer.years or (0, 0)
     if answer.aggregate in ("max", "min"):
         span = answer.years
@@ -476,17 +482,19 @@ def _summary_text(
             language, "funding.total", funder=funder, amount=amount, first=first, last=last
         )
         return prompts.say(language, "funding.total_series", total=total, series=series)
-    millions = (answer.value_eur / 1_000_000).quantize(Decimal("0.001")) * 1_000_000
-    exact = answer.value_eur == answer.value_eur.quantize(Decimal(1))
+    millions = (answer.value / 1_000_000).quantize(Decimal("0.001")) * 1_000_000
+    exact = answer.value == answer.value.quantize(Decimal(1))
     return prompts.say(
         language,
-        "funding.average_exact" if exact and millions == answer.value_eur else "funding.average",
+        "funding.average_exact" if exact and millions == answer.value else "funding.average",
         funder=funder,
-        amount=format_amount(answer.value_eur.quantize(Decimal(1)), language),
-        approx=format_amount(millions, language),
+        amount=format_amount(answer.value.quantize(Decimal(1)), language, records[0].currency),
+        approx=format_amount(millions, language, records[0].currency),
         first=first,
         last=last,
-        total=format_amount(sum((r.amount_eur for r in records), Decimal(0)), language),
+        total=format_amount(
+            sum((r.amount for r in records), Decimal(0)), language, records[0].currency
+        ),
         count=len(records),
         series=series,
     )
@@ -496,9 +504,9 @@ def _change_values(before: Funding, after: Funding, language: Language) -> dict[
     return {
         "first": before.year,
         "last": after.year,
-        "first_amount": format_amount(before.amount_eur, language),
-        "last_amount": format_amount(after.amount_eur, language),
-        "change": format_amount(abs(after.amount_eur - before.amount_eur), language),
+        "first_amount": format_amount(before.amount, language, before.currency),
+        "last_amount": format_amount(after.amount, language, after.currency),
+        "change": format_amount(abs(after.amount - before.amount), language, after.currency),
     }
 
 
@@ -507,9 +515,9 @@ def _direction(records: list[Funding], language: Language, prompts: Prompts) -> 
     start, end = records[0], records[-1]
     key = (
         "trend_up"
-        if end.amount_eur > start.amount_eur
+        if end.amount > start.amount
         else "trend_down"
-        if end.amount_eur < start.amount_eur
+        if end.amount < start.amount
         else "trend_flat"
     )
     return prompts.say(language, f"funding.{key}", **_change_values(start, end, language))
@@ -538,7 +546,7 @@ def _funding_value(record: Funding, language: Language, prompts: Prompts) -> str
     return prompts.say(
         language,
         f"funding.{key}",
-        amount=format_amount(record.amount_eur, language),
+        amount=format_amount(record.amount, language, record.currency),
         funder=record.funder,
         recipient=record.recipient or record.funder or "",
         year=record.year,

@@ -54,11 +54,13 @@ from cancerassist.answer import (
     counted_terms,
     counts,
     extractive_answer,
+    fact_citation,
     render_conflicts,
     render_facts,
     render_no_answer,
     score_evidence,
     shorten,
+    unique_citations,
 )
 from cancerassist.config import Settings
 from cancerassist.conflicts import settle
@@ -86,8 +88,10 @@ from cancerassist.models import (
     Fact,
     Funding,
     Language,
+    Measure,
 )
 from cancerassist.retrieve import HybridRetriever
+from cancerassist.tables import TableAnswer, TableIndex, coverage, render_table_answer
 from cancerassist.text import TITLES, YEAR, detect_language, fold_accents, instructs, tokenize
 
 _RECENT_ANSWERS = 5000
@@ -179,6 +183,8 @@ class Loaded:
     gazetteer: Gazetteer
     # The sentences of the build's corpus profile.
     prompts: Prompts
+    # The figures of the build's tables, by table.
+    tables: TableIndex
     # What each document is about when its metadata does not say: the one known name its
     # title and opening lines write ("Le Réseau X est né de…" on a page titled "Members").
     lead_subjects: dict[str, str] = field(default_factory=dict)
@@ -584,6 +590,7 @@ class ChatService:
         draft, refusals = self._fact_routes(
             loaded, resolved, language, operation=operation, names=names, role=role
         )
+        draft = self._with_tables(resolved.question, operation, draft, loaded, language)
         timings["facts"] = _ms(mark)
         if draft is not None:
             return draft
@@ -679,6 +686,34 @@ class ChatService:
         timings["compose"] = _ms(mark)
         return _Draft(text, "answered", citations, [], [e.text for e in scored_evidence[:6]])
 
+    def _with_tables(
+        self,
+        question: str,
+        operation: Aggregate | None,
+        draft: _Draft | None,
+        loaded: Loaded,
+        language: Language,
+    ) -> _Draft | None:
+        """The fact answer, unless a table answers too and is more about the question: the
+        share of the question's words each source writes decides ("the best success rate of
+        agency A" is a row of agency A's table, not the yearly grants of another funder)."""
+        table = loaded.tables.answer(question, operation)
+        if table is None:
+            return draft
+        if draft is not None and draft.status == "answered":
+            source = " ".join(f"{c.title} {c.snippet}" for c in draft.citations)
+            if coverage(question, source) >= table.coverage:
+                return draft
+        return self._table_draft(table, loaded, language)
+
+    def _table_draft(self, table: TableAnswer, loaded: Loaded, language: Language) -> _Draft:
+        """A table's answer, citing the row of every figure it used."""
+        text = render_table_answer(table, language, loaded.prompts)
+        citations = unique_citations([fact_citation(c, loaded.index) for c in table.cells])
+        return _Draft(
+            text, "answered", citations, list(table.cells), [c.snippet for c in citations]
+        )
+
     def _cued_draft(self, question: str, loaded: Loaded, language: Language) -> _Draft | None:
         """The answer when the question's cue words point to one fact route only and its
         answer passes every check (the entity named, the names used, the type asked): the
@@ -691,10 +726,12 @@ class ChatService:
         if route == "passage":
             return None
         found = detect_operation(question)
-        facts = lookup(question, loaded.index.facts, route, found.operation if found else None)
-        return self._fact_draft(
+        operation = found.operation if found else None
+        facts = lookup(question, loaded.index.facts, route, operation)
+        draft = self._fact_draft(
             facts, name_words(question), asked_types(question), loaded, language
         )
+        return self._with_tables(question, operation, draft, loaded, language)
 
     def _fact_draft(
         self,
@@ -819,6 +856,7 @@ def _load(settings: Settings, embedder: Embedder, index: SearchIndex) -> Loaded:
         HybridRetriever.from_settings(settings, embedder, index),
         gazetteer,
         Prompts.load(settings.prompts_dir, index.profile),
+        TableIndex([f for f in index.facts.facts if isinstance(f, Measure)], index.documents),
         _lead_subjects(index, gazetteer),
     )
 

@@ -167,6 +167,7 @@ class FactKind(enum.StrEnum):
     biobank = "biobank"
     project = "project"
     figure = "figure"
+    measure = "measure"
 
 
 class OutputFormat(enum.StrEnum):

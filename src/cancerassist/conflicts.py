@@ -88,7 +88,7 @@ def _value(fact: Fact) -> tuple[str, str] | None:
         if fact.phone:
             return "phone", fact.phone
     if isinstance(fact, Funding) and fact.year is not None:
-        return "amount", str(fact.amount_eur)
+        return "amount", str(fact.amount)
     return None
 
 

@@ -91,7 +91,7 @@ def _funding(expected: ExpectedFact, fact: Fact) -> bool:
     fields = expected.fields
     year = str(fields.get("year") or "")
     return (
-        _amount(fields.get("amount")) == fact.amount_eur
+        _amount(fields.get("amount")) == fact.amount
         and (not year or fact.year is None or year == str(fact.year))
         and (
             _same_name(fields.get("funder"), fact.funder)

@@ -35,6 +35,7 @@ from cancerassist.models import (
     FactStore,
     Figure,
     Funding,
+    Measure,
     PartnerRole,
     Person,
     Project,
@@ -43,6 +44,7 @@ from cancerassist.models import (
 )
 from cancerassist.profile import NEUTRAL, CorpusProfile
 from cancerassist.readers import CELL, split_cells
+from cancerassist.tables import read_grid
 from cancerassist.text import (
     EMAIL,
     SINCE_YEAR,
@@ -378,7 +380,8 @@ def extract_funding_tables(ctx: _Context) -> Iterator[Fact]:
             yield Funding(
                 funder=section or None,
                 recipient=ctx.subject,
-                amount_eur=amounts[0].value,
+                amount=amounts[0].value,
+                currency=amounts[0].currency,
                 amount_text=ctx.verbatim(row, amounts[0].start, amounts[0].end),
                 year=int(year.group(1)),
                 kind=kind,
@@ -469,7 +472,8 @@ def extract_cell_tables(ctx: _Context) -> Iterator[Fact]:
             yield Funding(
                 funder=funder,
                 recipient=recipient,
-                amount_eur=amounts[0].value,
+                amount=amounts[0].value,
+                currency=amounts[0].currency,
                 amount_text=ctx.verbatim(row, start, start + len(amounts[0].text))
                 if start >= 0
                 else amounts[0].text,
@@ -477,6 +481,29 @@ def extract_cell_tables(ctx: _Context) -> Iterator[Fact]:
                 purpose=cell("purpose"),
                 kind=kind,
                 provenance=ctx.provenance(row),
+            )
+
+
+def extract_measures(ctx: _Context) -> Iterator[Fact]:
+    """Every figure of a table whose cells a reader set apart, with its row's and its
+    column's labels (see :mod:`cancerassist.tables`): what a question about any table,
+    whatever it counts, is answered from."""
+    for block, section in zip(ctx.blocks, ctx.sections, strict=True):
+        if block.kind != "table" or block.header is None or CELL not in block.header.text:
+            continue
+        mapped = [block.header, *block.segments]
+        for cell in read_grid([split_cells(row.text) for row in mapped]):
+            yield Measure(
+                table=str(min(mapped[cell.header_index].offsets)),
+                caption=cell.caption or section or ctx.document.title,
+                row=cell.row,
+                group=cell.group,
+                column=cell.column,
+                value=cell.value,
+                value_text=cell.text,
+                percent=cell.percent,
+                is_total=cell.is_total,
+                provenance=ctx.provenance(mapped[cell.row_index]),
             )
 
 
@@ -500,7 +527,8 @@ def _horizontal_sheet(
             yield Funding(
                 funder=None,
                 recipient=project,
-                amount_eur=amount.value,
+                amount=amount.value,
+                currency=amount.currency,
                 amount_text=amount.text,
                 kind="budget" if key == "budget" else "grant",
                 programme=_clean(fields["programme"]) if "programme" in fields else None,
@@ -546,7 +574,8 @@ def extract_funding_sentences(ctx: _Context) -> Iterator[Fact]:
                 yield Funding(
                     funder=funder_name,
                     recipient=recipient.group("name") if recipient else ctx.subject,
-                    amount_eur=amount.value,
+                    amount=amount.value,
+                    currency=amount.currency,
                     amount_text=ctx.verbatim(sentence, amount.start, amount.end),
                     year=years[0] if years else None,
                     period_start=int(period.group(1))
@@ -686,7 +715,8 @@ def extract_project_sheet(ctx: _Context) -> Iterator[Fact]:
                 yield Funding(
                     funder=None,
                     recipient=project,
-                    amount_eur=amount.value,
+                    amount=amount.value,
+                    currency=amount.currency,
                     amount_text=ctx.verbatim(item, amount.start, amount.end),
                     programme=programme,
                     kind="budget" if key == "budget" else "grant",
@@ -904,31 +934,124 @@ def _affiliation(text: str, known: list[str]) -> str | None:
     return next((m.group() for m in named if m), None)
 
 
-# A titled person and what the sentence says of them between commas: "Professor Jane Roe,
-# at the X Institute, leads…", "Sir Tom Vale, X's chief executive, said…".
-_TITLED_PERSON = re.compile(
-    rf"\b(?P<title>{TITLES}|Professor|Sir|Dame)\.?\s+(?P<name>(?:Sir\s+)?[A-ZÀ-Þ][\w’'-]+"
-    r"(?:\s+[A-ZÀ-Þ][\w’'-]+){1,2}),\s+(?P<said>[^,.;:]{3,80}),"
+# A person and what the sentence says of them, set apart by a comma or a dash: "Professor
+# Jane Roe, at the X Institute, leads…", "Sir Tom Vale, X's chief executive, said…", "M. Jean
+# Dupré, président de l'Association Y, succède…", "Ann Lee – Head of Research".
+# A capital letter of a Latin-script name ("Žegura", "Łukasz" as well as "Émile").
+_CAPITAL = "[A-ZÀ-ÖØ-ÞĀ-ž]"
+_APPOSED_PERSON = re.compile(
+    r"(?:(?P<title>(?:(?:Associate|Assistant|Emeritus)\s+)?"
+    rf"(?:(?i:professeure?|professor)|{TITLES}|Sir|Dame|M\.)\.?(?:\s+(?:{TITLES})\.?)?)\s+)?"
+    rf"(?P<name>{_CAPITAL}[\w’'-]+(?:\s+(?:(?:de|van|von|der|da|du|le|la)\s+)?{_CAPITAL}[\w’'-]+)"
+    r"{1,2})(?:\s*,|\s+[–—>|•-])\s+(?P<said>[^,;:()–—>|•]{3,160}?)"
+    r"(?=\s*(?:[,;:()–—>|•]|\.(?:\s|$)|$))"
+)
+# Words that name a post, in either language (their stems): "président de…", "Head of…".
+_POST = re.compile(
+    r"\b(?:(?:vice|co)-?)?(?:pr[ée]sident|direct(?:or|eur|rice)|head|chair|"
+    r"professeur|professor|charg[ée]|responsable|manager|officer|coordinat|coordonnat|"
+    r"secr[ée]tai|secretary|treasurer|tr[ée]sori|ceo|chief|founder|fondat|leader|lead\b|"
+    r"researcher|chercheu|scientist|fellow|deputy|adjoint|d[ée]l[ée]gu|administrat|editor|"
+    r"r[ée]dact|dean|doyen|rect(?:or|eur)|investigat|conseill|advis|member|membre|senior)",
+    re.IGNORECASE,
+)
+# Words a post may open with ("Scientific Director", "Senior Research Fellow", "ancien
+# président"): capitalised ones, or these.
+_POST_OPENING = 3
+_POST_MODIFIERS = frozenset(
+    "ancien ancienne nouveau nouvelle actuel actuelle former new current acting interim "
+    "associate assistant senior executive deputy vice co".split()
+)
+# Words that open a sentence before a name ("Selon Marie Dupré, présidente…").
+_OPENERS = frozenset("selon according with avec by par pour for chez thanks grace together".split())
+
+
+def _names_post(said: str) -> bool:
+    """What follows a name opens with a post, not with a clause ("cette fois comme
+    directeur" says what someone became, not who they are)."""
+    found = _POST.search(said)
+    if found is None:
+        return False
+    before = said[: found.start()].split()
+    return len(before) <= _POST_OPENING and all(
+        w[:1].isupper() or fold_accents(w).lower() in _POST_MODIFIERS for w in before
+    )
+
+
+# Words that make a capitalised run an organisation, not a person's name.
+_ORGANISATION_WORD = re.compile(
+    r"\b(?:institut|universit|centre|center|hospital|h[ôo]pital|school|[ée]cole|foundation|"
+    r"fondation|society|soci[ée]t|agency|agence|council|conseil|laborator|league|ligue|"
+    r"association|trust|network|r[ée]seau|minist|r[ée]gion|department|d[ée]partement|"
+    r"committee|comit[ée]|group|groupe|program|projet|project)\w*",
+    re.IGNORECASE,
 )
 _AT = re.compile(r"^(?:at|à|au|de|of)\s+(?:the\s+|l[’']|la\s+|le\s+)?(?P<org>.+)$", re.I)
 _POSSESSIVE = re.compile(r"^(?P<org>[A-ZÀ-Þ][^’']+?)[’']s\s+(?P<role>.+)$")
+# Where a post says it is held: "… at X" first ("Professor of Oncology at X"), else "… of X"
+# with X a name ("président de la Région Y").
+_HELD_AT = re.compile(r"\s(?:at|à|au|aux)\s+(?:the\s+|l[’']|la\s+|le\s+)?(?P<org>[A-ZÀ-Þ].+)$")
+_AND_MORE = re.compile(r"\s+(?:and|et)\s+(?:[a-zà-ÿ].*|[A-ZÀ-Þ][\w’'-]+\s+[A-ZÀ-Þ][\w’'-]+)$")
+_HELD_OF = re.compile(
+    r"\s(?:of|de|du|des|d[’'])\s*(?:the\s+|l[’']|la\s+|le\s+)?(?P<org>[A-ZÀ-Þ].+)$"
+)
 
 
-def _titled_people(ctx: _Context, block: Block) -> Iterator[Fact]:
-    """People a paragraph introduces with a title, and where they work or what they are."""
-    for sentence in block.segments:
-        for match in _TITLED_PERSON.finditer(sentence.text):
-            said = match.group("said").strip()
-            at, possessive = _AT.match(said), _POSSESSIVE.match(said)
-            if not (at or possessive):
-                continue  # "Prof. X, who…": nothing said of their post
-            yield Person(
-                name=match.group("name"),
-                title=match.group("title"),
-                affiliation=_clean((at or possessive).group("org")),  # type: ignore[union-attr]
-                role=_clean(possessive.group("role")) if possessive else None,
-                provenance=ctx.provenance(sentence),
-            )
+def _person_name(run: str) -> str | None:
+    """The name in a capitalised run, without the words that only open the sentence
+    ("Selon Marie Dupré"); none when the run is an organisation's name."""
+    words = run.split()
+    while words and fold_accents(words[0]).lower() in stopwords() | _OPENERS:
+        words = words[1:]
+    # (a name has a word in lower case letters: "AXE TRANSVERSAL" is a heading)
+    if len(words) < 2 or _ORGANISATION_WORD.search(run) or all(w.isupper() for w in words):
+        return None
+    return " ".join(words)
+
+
+def _post(said: str) -> tuple[str | None, str | None]:
+    """A post and where it is held, from what follows a name ("président de la Région Y")."""
+    held = _HELD_AT.search(said) or _HELD_OF.search(said)
+    if held is None:
+        return _clean(said), None
+    # "… of X and work package lead", "… du CGO et Marie Dupré": X is the organisation.
+    organisation = _AND_MORE.sub("", held.group("org"))
+    return _clean(said[: held.start()]), _clean(organisation)
+
+
+def _apposed_people(ctx: _Context, segment: MappedText) -> Iterator[Person]:
+    """People a sentence or a list item introduces with their post, or with a title and
+    where they work."""
+    start = 0
+    while match := _APPOSED_PERSON.search(segment.text, start):
+        # What is said of one person may name the next ("X, président du A et Y, président
+        # du B"): the search goes on from there.
+        start = match.start("said")
+        name = _person_name(match.group("name"))
+        said = match.group("said").strip()
+        title = match.group("title")
+        if name is None:
+            continue
+        role: str | None
+        affiliation: str | None
+        at, possessive = _AT.match(said), _POSSESSIVE.match(said)
+        if possessive and title and not _POST.search(possessive.group("org")):
+            affiliation, role = _clean(possessive.group("org")), _clean(possessive.group("role"))
+        elif _names_post(said):
+            role, affiliation = _post(said)
+        elif title and at:
+            role, affiliation = None, _clean(at.group("org"))
+        elif title and _ORGANISATION_WORD.search(said):
+            role, affiliation = None, _clean(said)
+        else:
+            continue  # "Dr X, who joined in 2010": nothing said of their post
+        yield Person(
+            name=name,
+            title=title.strip() if title else None,
+            affiliation=affiliation,
+            role=role,
+            provenance=ctx.provenance(segment),
+        )
 
 
 # A name on a line of its own: two or three capitalised words ("Marie Lenoir", "Jean-Paul
@@ -960,11 +1083,21 @@ def _signatures(ctx: _Context) -> Iterator[Fact]:
 
 
 def extract_people(ctx: _Context) -> Iterator[Fact]:
+    """People with their post: signed names, team lists, and people prose introduces."""
+    named: set[str] = set()
+    for fact in _people(ctx):
+        if isinstance(fact, Person):
+            if fact.name in named:
+                continue  # the first mention says it best: a list of the team, a signature
+            named.add(fact.name)
+        yield fact
+
+
+def _people(ctx: _Context) -> Iterator[Fact]:
     yield from _signatures(ctx)
     for index, (block, section) in enumerate(zip(ctx.blocks, ctx.sections, strict=True)):
-        if block.kind == "paragraph":
-            yield from _titled_people(ctx, block)
-        if block.kind == "list" and re.search(ctx.profile.headings.people, section, re.IGNORECASE):
+        team = re.search(ctx.profile.headings.people, section, re.IGNORECASE)
+        if block.kind == "list" and team:
             for item in block.segments:
                 name, _, rest = item.text.lstrip("• ").partition(",")
                 if not re.match(r"^[A-ZÉ][\w’'-]+(?:\s+[A-ZÉ][\w’'-]+)+$", name.strip()):
@@ -979,6 +1112,9 @@ def extract_people(ctx: _Context) -> Iterator[Fact]:
                 )
         if block.kind == "paragraph" and _COORDINATED_BY.search(block.text):
             yield from _coordinators(ctx, index, block)
+        if block.kind in ("paragraph", "list", "heading"):
+            for segment in block.segments:
+                yield from _apposed_people(ctx, segment)
 
 
 def _coordinators(ctx: _Context, index: int, block: Block) -> Iterator[Fact]:
@@ -1141,7 +1277,8 @@ def extract_figures(ctx: _Context) -> Iterator[Fact]:
                 yield Funding(
                     funder=funder,
                     recipient=recipient,
-                    amount_eur=amount.value,
+                    amount=amount.value,
+                    currency=amount.currency,
                     amount_text=ctx.verbatim(sentence, amount.start, amount.end),
                     kind=kind,
                     provenance=ctx.provenance(sentence),
@@ -1152,6 +1289,7 @@ EXTRACTORS: tuple[Callable[[_Context], Iterator[Fact]], ...] = (
     extract_contacts,
     extract_funding_tables,
     extract_cell_tables,
+    extract_measures,
     extract_funding_sentences,
     extract_project_sheet,
     extract_roles,

@@ -9,7 +9,7 @@ gets ``no_answer``, not the nearest year or a similar organisation's e-mail.
 Example::
 
     answer = lookup("Combien la Région a-t-elle accordé en 2010 ?", store)
-    answer.status, answer.value_eur   # ("answered", Decimal("4132000"))
+    answer.status, answer.value   # ("answered", Decimal("4132000"))
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ class FactAnswer(BaseModel):
     intent: Intent
     facts: list[Fact] = []
     aggregate: Aggregate | None = None
-    value_eur: Decimal | None = None
+    value: Decimal | None = None
     year: int | None = None
     years: tuple[int, int] | None = None
     entity: str | None = None
@@ -579,6 +579,10 @@ def _contact(question: str, store: FactStore, operation: Aggregate | None = None
         if c.person
         and any(same_word(t, q) for t in _tokens(c.person) if len(t) >= 4 for q in asked)
     ]
+    if not named:
+        # … or the holder's of the post it names ("la chargée de communication d'X").
+        posts = {p.name: p.role for p in store.facts if isinstance(p, Person) and p.role}
+        named = [c for c in records if c.person and _asks_post(asked, posts.get(c.person))]
     if named and len(named) < len(records):
         records = named
         found = found.model_copy(update={"facts": named})
@@ -594,6 +598,24 @@ def _contact(question: str, store: FactStore, operation: Aggregate | None = None
         )
         return _no_answer("contact", "no_email", other, entity=found.entity)
     return found
+
+
+# Letters two spellings of a word share at the start when they are the same word in the two
+# languages or genders ("director", "directrice"; "communication", "communications").
+_SHARED_PREFIX = 6
+
+
+def _asks_post(asked: list[str], post: str | None) -> bool:
+    """Every word of ``post`` is in the question, in either language or gender."""
+    words = [t for t in _tokens(post or "") if len(t) >= 4]
+    return bool(words) and all(
+        any(
+            same_word(w, q)
+            or (len(w) >= _SHARED_PREFIX and w[:_SHARED_PREFIX] == q[:_SHARED_PREFIX])
+            for q in asked
+        )
+        for w in words
+    )
 
 
 class _Years(BaseModel):
@@ -701,7 +723,7 @@ def _funding(question: str, store: FactStore, operation: Aggregate | None = None
     extra = [p for p in store.facts if isinstance(p, Project) and p.name in recipients]
     if len(records) == 1:
         return _answered(
-            [*records, *extra], aggregate="value", value_eur=records[0].amount_eur, entity=entity
+            [*records, *extra], aggregate="value", value=records[0].amount, entity=entity
         )
     return _answered([*(series or records), *extra], aggregate="list", entity=entity)
 
@@ -727,7 +749,7 @@ def _by_purpose(records: list[Funding], question: str) -> list[Funding]:
         if best:
             kept.update(id(r) for r in group if score(r) == best)
         else:
-            kept.add(id(max(group, key=lambda r: r.amount_eur)))
+            kept.add(id(max(group, key=lambda r: r.amount)))
     return [r for r in records if id(r) in kept]
 
 
@@ -745,9 +767,11 @@ def _compare_parties(
             return None
         pair.append(own[0])
     first, second = pair
+    if not _one_currency(pair):
+        return None
     if operation == "total":
-        return _answered(pair, aggregate="combined", value_eur=first.amount_eur + second.amount_eur)
-    return _answered(pair, aggregate="compare", value_eur=abs(first.amount_eur - second.amount_eur))
+        return _answered(pair, aggregate="combined", value=first.amount + second.amount)
+    return _answered(pair, aggregate="compare", value=abs(first.amount - second.amount))
 
 
 def _funding_series(
@@ -771,21 +795,24 @@ def _funding_series(
 
 
 def _compute(operation: Aggregate, series: list[Funding]) -> tuple[list[Funding], dict[str, Any]]:
-    """The records an operation uses and what it finds, as :class:`FactAnswer` fields."""
-    amounts = [r.amount_eur for r in series]
+    """The records an operation uses and what it finds, as :class:`FactAnswer` fields.
+    Amounts in different currencies are listed, never added or subtracted."""
+    if operation != "list" and not _one_currency(series):
+        return series, {"aggregate": "list"}
+    amounts = [r.amount for r in series]
     steps = [
-        (b.amount_eur - a.amount_eur, a, b)
+        (b.amount - a.amount, a, b)
         for a, b in itertools.pairwise(series)
         if (b.year or 0) - (a.year or 0) == 1
     ]
     if operation in ("max", "min"):
-        best = (max if operation == "max" else min)(series, key=lambda r: r.amount_eur)
-        return [best], {"aggregate": operation, "value_eur": best.amount_eur, "year": best.year}
+        best = (max if operation == "max" else min)(series, key=lambda r: r.amount)
+        return [best], {"aggregate": operation, "value": best.amount, "year": best.year}
     if operation == "total":
-        return series, {"aggregate": "total", "value_eur": sum(amounts, Decimal(0))}
+        return series, {"aggregate": "total", "value": sum(amounts, Decimal(0))}
     if operation == "average":
         mean = sum(amounts, Decimal(0)) / len(amounts)
-        return series, {"aggregate": "average", "value_eur": mean}
+        return series, {"aggregate": "average", "value": mean}
     if operation in ("increase", "decrease") and steps:
         _, before, after = (max if operation == "increase" else min)(
             steps, key=lambda step: step[0]
@@ -795,6 +822,11 @@ def _compute(operation: Aggregate, series: list[Funding]) -> tuple[list[Funding]
     ends = [series[0], series[-1]] if operation == "difference" else series
     aggregate = "difference" if operation == "difference" and len(series) > 1 else "trend"
     return ends, {"aggregate": aggregate}
+
+
+def _one_currency(records: Sequence[Funding]) -> bool:
+    """The amounts are in one currency (an amount that writes none is taken to be in it)."""
+    return len({r.currency for r in records if r.currency}) <= 1
 
 
 def _funding_dated(
@@ -811,7 +843,7 @@ def _funding_dated(
     else:
         found = [r for r in records if r.year in years.listed]
         kw["year"] = years.listed[0]
-    value = found[0].amount_eur if len(found) == 1 else None
+    value = found[0].amount if len(found) == 1 else None
     if entity is None:
         # Nobody named: the records cannot say whose amount is asked; the passages may.
         return _no_answer("funding", "unknown_entity", (), entity=entity, **kw)
@@ -819,7 +851,7 @@ def _funding_dated(
         available = [str(r.year) for r in series]
         return _no_answer("funding", "year_not_found", available, entity=entity, **kw)
     aggregate = "value" if value is not None else "list"
-    return _answered(found, aggregate=aggregate, value_eur=value, entity=entity, **kw)
+    return _answered(found, aggregate=aggregate, value=value, entity=entity, **kw)
 
 
 def _projects(store: FactStore) -> Gazetteer:
@@ -982,8 +1014,9 @@ def _role(question: str, store: FactStore, _: Aggregate | None = None) -> FactAn
 def _person(question: str, store: FactStore, operation: Aggregate | None = None) -> FactAnswer:
     people = [f for f in store.facts if isinstance(f, Person)]
     found = _by_name(question, "person", people, lambda p: p.name, lambda p: [p.name.split()[-1]])
-    if found:
-        return found
+    named = [f for f in found.facts if _says_surname(question, f)] if found else []
+    if found and named:
+        return found.model_copy(update={"facts": named})
     role = asked_role(question)
     if role is not None:
         # "Who is the president of O?": whoever holds that post at the organisation named.
@@ -1004,6 +1037,14 @@ def _person(question: str, store: FactStore, operation: Aggregate | None = None)
         listed = [p for p in people if not (p.role or "").startswith("coordinator of")]
         return FactAnswer(status="answered", intent="person", facts=listed, aggregate="list")
     return _no_answer("person", "unknown_entity")
+
+
+def _says_surname(question: str, person: Fact) -> bool:
+    """A person is named by their surname: "CLARA" (an acronym) is not Clara Lenoir."""
+    if not isinstance(person, Person):
+        return False
+    surname = normalise(person.name).split()[-1]
+    return any(same_word(surname, word) for word in normalise(question).split())
 
 
 def _biobank(question: str, store: FactStore, operation: Aggregate | None = None) -> FactAnswer:

@@ -159,8 +159,11 @@ class Funding(BaseModel):
     type: Literal["funding"] = "funding"
     funder: str | None
     recipient: str | None
-    amount_eur: Decimal
+    amount: Decimal
     amount_text: str
+    # The ISO 4217 code of the amount's currency where the text writes one ("GBP" for
+    # "£2.5m"); none when it does not (a column of figures under "Montant").
+    currency: str | None = None
     year: int | None = None
     period_start: int | None = None
     period_end: int | None = None
@@ -219,11 +222,32 @@ class Figure(BaseModel):
     provenance: Provenance
 
 
+class Measure(BaseModel):
+    """One figure of a table: the value at a row and a column, with both labels as written.
+    The row is the one the provenance spans, so a citation shows the whole line."""
+
+    type: Literal["measure"] = "measure"
+    table: str = Field(description="Which table of the document: its header row's offset")
+    caption: str
+    row: str
+    # Leading label cells that group rows ("Section" beside "Category"), if any.
+    group: str | None = None
+    column: str
+    value: Decimal
+    value_text: str
+    percent: bool = False
+    # A total row of the table ("Grand Total"): left out of sums and rankings.
+    is_total: bool = False
+    provenance: Provenance
+
+
 Fact = Annotated[
-    Contact | Funding | PartnerRole | Person | Biobank | Project | Figure,
+    Contact | Funding | PartnerRole | Person | Biobank | Project | Figure | Measure,
     Field(discriminator="type"),
 ]
-FactType = Literal["contact", "funding", "partner", "person", "biobank", "project", "figure"]
+FactType = Literal[
+    "contact", "funding", "partner", "person", "biobank", "project", "figure", "measure"
+]
 
 
 class FactStore(BaseModel):
