@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from cancerassist.facts import defined_acronyms, extract_facts
+import pytest
+
+from cancerassist.facts import POSTAL_ADDRESS, defined_acronyms, extract_facts
 from cancerassist.index import SearchIndex
 from cancerassist.ingest import parse_blocks
 from cancerassist.models import (
@@ -286,3 +288,34 @@ def test_a_contact_card_on_one_line_of_prose() -> None:
     assert [(c.organisation, c.person, c.email, c.phone) for c in cards] == [
         ("RÉSEAU LOIRE", "Jeanne Roy", "j-roy@reseauloire.fr", "+33240000001")
     ]
+
+
+@pytest.mark.parametrize(
+    ("line", "address"),
+    [
+        (
+            "c/o Maison des Sciences, Rue du Saule 11, B-1000 Brussels, Belgium",
+            "Rue du Saule 11, B-1000 Brussels",
+        ),
+        ("Chemin des Prés 4, CH-1211 Genève 14", "Chemin des Prés 4, CH-1211 Genève"),
+        ("1 Pine Avenue West, Montreal, QC H3A 1A1", "1 Pine Avenue West, Montreal, QC H3A 1A1"),
+    ],
+)
+def test_postal_addresses_of_other_countries(line: str, address: str) -> None:
+    match = POSTAL_ADDRESS.search(line)
+    assert match is not None
+    assert match.group("address") == address
+
+
+def test_a_footer_address_belongs_to_the_owner_of_the_e_mail_beside_it() -> None:
+    text = (
+        "What is NOVA\n\n"
+        "The Network of Oncology Villages (NOVA) links cancer centres across Europe.\n\n"
+        "© 2024 NOVA\n"
+        "c/o Maison des Sciences, Rue du Saule 11, B-1000 Brussels, Belgium\n"
+        "www.nova.eu - info@nova.eu\n"
+    )
+    contacts = [c for c in facts_of(text) if isinstance(c, Contact)]
+    assert {(c.organisation, c.address) for c in contacts if c.address} == {
+        ("NOVA", "Rue du Saule 11, B-1000 Brussels")
+    }

@@ -84,9 +84,10 @@ _STREET = re.compile(
     r"^\d+[,\s]+(?:bis\s+)?(?:avenue|rue|boulevard|bd|place|quai|allée|chemin|cours|route|square)\b",
     re.IGNORECASE,
 )
-# An address written on one line, in most European forms: a street with its number (either
-# side), then a postcode and a town ("5 avenue des Lilas - 44000 NANTES",
-# "Rue Royale 217, 1210 Bruxelles", "2 Robinson Way, Cambridge CB2 0RE").
+# An address written on one line, in most European and North American forms: a street with
+# its number (either side), then a postcode and a town ("5 avenue des Lilas - 44000 NANTES",
+# "Rue Royale 217, 1210 Bruxelles", "Rue X 11, B-1000 Brussels", "2 Robinson Way, Cambridge
+# CB2 0RE", "1 Pine Avenue, Montreal, QC H3A 1A1").
 _STREET_WORDS = (
     r"avenue|av\.|rue|boulevard|bd|place|quai|allée|allee|chemin|cours|route|square|impasse|"
     r"street|st\.|road|rd\.?|lane|way|drive|strasse|straße|weg|via|viale|calle|avenida|laan|straat"
@@ -94,8 +95,8 @@ _STREET_WORDS = (
 POSTAL_ADDRESS = re.compile(
     rf"(?P<address>(?:\d+[,\s]+(?:bis\s+)?(?i:{_STREET_WORDS})\b|(?i:{_STREET_WORDS})\s+[^,\n]*?\d+"
     rf"|\d+\s+(?:[A-ZÀ-Þ][\w’'-]+\s+){{1,3}}(?i:{_STREET_WORDS})\b)"
-    r"[^\n]{0,80}?(?:[,–-]\s*\d{4,5}\s+[A-ZÀ-Þ][\w’'-]+(?:[ -][A-ZÀ-Þ][\w’'-]+)*"
-    r"|\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b))"
+    r"[^\n]{0,80}?(?:[,–-]\s*(?:[A-Z]{1,2}-)?\d{4,5}\s+[A-ZÀ-Þ][\w’'-]+(?:[ -][A-ZÀ-Þ][\w’'-]+)*"
+    r"|\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b|\b[A-Z]\d[A-Z]\s?\d[A-Z]\d\b))"
 )
 _COUNTRY = re.compile(r"\s*\((?P<code>[A-Z]{2})\)\s*$")
 _ASSOCIATED = re.compile(r"\s*\((?:partenaire associé|associated partner)\)\s*$", re.IGNORECASE)
@@ -337,6 +338,26 @@ def _postal_contacts(ctx: _Context) -> Iterator[Fact]:
         )
 
 
+# Lines after an address where the e-mail address of its owner may be written (a footer).
+_OWNER_LINES = 3
+
+
+def _nearby_owner(ctx: _Context, index: int, line: int) -> str | None:
+    """The organisation whose name is the domain of an e-mail address written on the lines
+    just after line ``line`` of block ``index`` (its own block, then the next ones)."""
+    following = [
+        segment.text
+        for block in ctx.blocks[index : index + _OWNER_LINES]
+        for segment in block.segments
+    ][line : line + _OWNER_LINES + 1]
+    for text in following:
+        for email in _emails(text):
+            owner = _domain_owner(ctx, email.group())
+            if owner:
+                return owner
+    return None
+
+
 def _inline_addresses(ctx: _Context, index: int, lines: list[MappedText]) -> Iterator[Fact]:
     """Addresses written on one line, of whoever the line names before the street ("RESEAU
     LOIRE - 5 avenue …"), else the line or heading just above, else the document's subject."""
@@ -350,7 +371,9 @@ def _inline_addresses(ctx: _Context, index: int, lines: list[MappedText]) -> Ite
         above = lines[n - 1].text if n else (ctx.blocks[index - 1].text if index else "")
         if not named and above and len(above) <= 80 and not above.rstrip().endswith(":"):
             named = above
-        organisation = named or ctx.subject
+        # A footer's e-mail address beside it says whose address it is ("… - x@oeci.eu").
+        owner = _nearby_owner(ctx, index, n)
+        organisation = owner or named or ctx.subject
         if not organisation:
             continue
         yield Contact(
