@@ -319,3 +319,45 @@ def test_a_footer_address_belongs_to_the_owner_of_the_e_mail_beside_it() -> None
     assert {(c.organisation, c.address) for c in contacts if c.address} == {
         ("NOVA", "Rue du Saule 11, B-1000 Brussels")
     }
+
+
+def test_people_listed_under_their_post_as_imprints_write_them() -> None:
+    text = (
+        "Impressum\n\n"
+        "Publisher: Alpine Cancer League\n\n"
+        "Editor: Dr Jane Roe\n\n"
+        "Rédaction : Marie Dupré et Paul Martin\n\n"
+        "Directeur de la publication : Luc TARN\n\n"
+        "Note: The board met in Bern and decided to fund new projects.\n\n"
+        "Président : voir notre site\n"
+    )
+    people = {(p.name, p.role) for p in facts_of(text) if isinstance(p, Person)}
+    assert people == {
+        ("Jane Roe", "Editor"),
+        ("Marie Dupré", "Rédaction"),
+        ("Paul Martin", "Rédaction"),
+        ("Luc TARN", "Directeur de la publication"),
+    }  # an organisation, a sentence or a pointer after the colon is no person
+
+
+def test_a_contact_block_of_another_country_gives_its_address_phone_and_e_mail() -> None:
+    text = (
+        "Contact\n\n"
+        "Ligue Alpine contre le cancer\n\n"
+        "Effingerstrasse 40, 3001 Bern\n\n"
+        "Tél. 031 389 91 00\n\n"
+        "Fax 031 389 91 60\n\n"
+        "www.liguealpine.ch - info@liguealpine.ch\n"
+    )
+    contacts = {
+        (c.organisation, c.email, c.phone, c.address)
+        for c in facts_of(text)
+        if isinstance(c, Contact)
+    }
+    # The number is Swiss (the domain says so), the fax is nobody's phone, and the e-mail's
+    # domain names whose contact it is.
+    assert contacts == {
+        ("Ligue Alpine", None, None, "Effingerstrasse 40, 3001 Bern"),
+        ("Ligue Alpine", "info@liguealpine.ch", None, None),
+        ("Ligue Alpine", None, "+41313899100", None),
+    }

@@ -16,10 +16,11 @@ from __future__ import annotations
 import itertools
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache, partial
+from functools import cache, cached_property, partial
 from typing import Literal
 
 import phonenumbers
@@ -94,7 +95,8 @@ _STREET_WORDS = (
 )
 POSTAL_ADDRESS = re.compile(
     rf"(?P<address>(?:\d+[,\s]+(?:bis\s+)?(?i:{_STREET_WORDS})\b|(?i:{_STREET_WORDS})\s+[^,\n]*?\d+"
-    rf"|\d+\s+(?:[A-ZÀ-Þ][\w’'-]+\s+){{1,3}}(?i:{_STREET_WORDS})\b)"
+    rf"|\d+\s+(?:[A-ZÀ-Þ][\w’'-]+\s+){{1,3}}(?i:{_STREET_WORDS})\b"
+    r"|[A-ZÀ-Þ][\w’'-]*(?:strasse|straße|gasse|weg|platz)\s+\d+)"
     r"[^\n]{0,80}?(?:[,–-]\s*(?:[A-Z]{1,2}-)?\d{4,5}\s+[A-ZÀ-Þ][\w’'-]+(?:[ -][A-ZÀ-Þ][\w’'-]+)*"
     r"|\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b|\b[A-Z]\d[A-Z]\s?\d[A-Z]\d\b))"
 )
@@ -137,6 +139,14 @@ KEY_SYNONYMS = {
 }  # fmt: skip
 
 
+# Country domains of e-mail and web addresses, and the phone region each stands for.
+_COUNTRY_DOMAINS = {
+    "fr": "FR", "be": "BE", "ch": "CH", "ca": "CA", "uk": "GB", "de": "DE", "lu": "LU",
+    "it": "IT", "es": "ES", "nl": "NL", "ie": "IE", "at": "AT", "pt": "PT", "se": "SE",
+    "dk": "DK", "no": "NO", "fi": "FI", "pl": "PL", "us": "US", "au": "AU", "mc": "MC",
+}  # fmt: skip
+
+
 @dataclass
 class _Context:
     """What an extractor sees: the document, its blocks and the heading above each block."""
@@ -164,6 +174,20 @@ class _Context:
     @property
     def subject(self) -> str:
         return self.document.subject or self.document.title
+
+    @cached_property
+    def region(self) -> str:
+        """Where the document's national phone numbers are dialled: the country whose domain
+        most of its e-mail and web addresses end with, else the profile's."""
+        domains = [
+            match.group(1).lower()
+            for match in re.finditer(r"[\w-]\.([a-z]{2})\b(?![.@\w-])", self.document.text)
+        ]
+        counted = Counter(_COUNTRY_DOMAINS[d] for d in domains if d in _COUNTRY_DOMAINS)
+        return counted.most_common(1)[0][0] if counted else self.profile.phone_region
+
+    def phones(self, text: str) -> list[phonenumbers.PhoneNumberMatch]:
+        return list(phonenumbers.PhoneNumberMatcher(text, self.region))
 
 
 def _sections(blocks: list[Block]) -> list[str]:
@@ -214,6 +238,22 @@ def _row_organisation(row: str, address: str, block: Block, ctx: _Context) -> st
 
 
 def extract_contacts(ctx: _Context) -> Iterator[Fact]:
+    """Contacts from listings, address blocks, cards and phone lines; a number met again
+    on a line of its own after its address block is given once."""
+    numbers: set[str] = set()
+    for contact in itertools.chain(
+        _listed_contacts(ctx), _postal_contacts(ctx), _contact_cards(ctx), _phone_lines(ctx)
+    ):
+        phone = contact.phone if isinstance(contact, Contact) else None
+        if phone and phone in numbers and not getattr(contact, "email", None):
+            continue
+        if phone:
+            numbers.add(phone)
+        yield contact
+
+
+def _listed_contacts(ctx: _Context) -> Iterator[Fact]:
+    """E-mail and web addresses in the rows of tables and lists."""
     for block, section in zip(ctx.blocks, ctx.sections, strict=True):
         if block.kind not in ("table", "list"):
             continue
@@ -242,13 +282,39 @@ def extract_contacts(ctx: _Context) -> Iterator[Fact]:
                 purpose=purpose,
                 provenance=ctx.provenance(row),
             )
-    yield from _postal_contacts(ctx)
-    yield from _contact_cards(ctx)
+
+
+# A line that gives a phone number ("Tél. : 02 736 99 99", "Phone: +41 31 389 91 00"); not a
+# fax number, which reaches no one.
+_PHONE_LABEL = re.compile(
+    r"\b(?:t[ée]l(?:[ée]phone)?|phone|telephone|mobile|portable|standard|hotline)\b", re.I
+)
+_FAX = re.compile(r"\bfax\b", re.IGNORECASE)
+
+
+def _phone_lines(ctx: _Context) -> Iterator[Fact]:
+    """Phone numbers given on a line of their own (no e-mail address on it), for whoever an
+    e-mail address just after names, else for what the document is about."""
+    for index, block in enumerate(ctx.blocks):
+        for n, segment in enumerate(block.segments):
+            text = segment.text
+            if next(_emails(text), None) or not _PHONE_LABEL.search(text) or instructs(text):
+                continue
+            for phone in ctx.phones(text):
+                if _FAX.search(text[max(0, phone.start - 12) : phone.start]):
+                    continue
+                organisation = _nearby_owner(ctx, index, n) or ctx.subject
+                if organisation:
+                    yield Contact(
+                        organisation=organisation,
+                        **_phone_fields(phone),
+                        provenance=ctx.provenance(segment),
+                    )
 
 
 # A contact card on one line: its parts set apart ("Jeanne Roy > Chargée de communication >
 # 01 76 64 78 00 > j-roy@reseau.fr", "Paul Martin | Press officer | p.martin@org.eu").
-_CARD_PARTS = re.compile(r"\s+[>|•–—/;]\s+|\s*,\s+|\s+:\s+")
+_CARD_PARTS = re.compile(r"\s+[>|•–—/;-]\s+|\s*,\s+|\s+:\s+")
 _CARD_CHARS = 250
 _NAME_PART = re.compile(r"^(?:[A-ZÀ-Þ][\w’'-]+)(?:\s+[A-ZÀ-Þ][\w’'-]+){1,2}$")
 
@@ -272,7 +338,7 @@ def _contact_cards(ctx: _Context) -> Iterator[Fact]:
             organisation = _domain_owner(ctx, email) or ctx.subject
             if not organisation or (person is None and len(parts) < 2):
                 continue
-            phone = next(iter(phonenumbers.PhoneNumberMatcher(text, "FR")), None)
+            phone = next(iter(ctx.phones(text)), None)
             yield Contact(
                 organisation=organisation,
                 person=person,
@@ -299,19 +365,22 @@ def _domain_owner(ctx: _Context, email: str) -> str | None:
     label = labels[-2] if len(labels) >= 2 else ""
     if len(label) < 3:
         return None
-    for run in re.finditer(r"[A-ZÀ-Þ][\w’'-]*(?:\s+[A-ZÀ-Þ][\w’'-]*){0,2}", ctx.document.text):
+    # Runs of capitalised words on one line, and every run of words within them, longest
+    # first ("Contact Ligue Alpine": "Ligue Alpine").
+    for run in re.finditer(r"[A-ZÀ-Þ][\w’'-]*(?:[ \t]+[A-ZÀ-Þ][\w’'-]*){0,3}", ctx.document.text):
         words = run.group().split()
-        for n in range(len(words), 0, -1):
-            name = " ".join(words[:n])
-            if re.sub(r"[^a-z0-9]", "", fold_accents(name).lower()) == label:
-                return name
+        for size in range(len(words), 0, -1):
+            for first in range(len(words) - size + 1):
+                name = " ".join(words[first : first + size])
+                if re.sub(r"[^a-z0-9]", "", fold_accents(name).lower()) == label:
+                    return name
     return None
 
 
 def _postal_contacts(ctx: _Context) -> Iterator[Fact]:
     """An address block (street line, postcode line) and the phone number that follows it."""
     text = ctx.document.text
-    phones = list(phonenumbers.PhoneNumberMatcher(text, "FR"))
+    phones = ctx.phones(text)
     for index, block in enumerate(ctx.blocks):
         lines = [block.header, *block.segments] if block.header else block.segments
         street = next((i for i, line in enumerate(lines) if _STREET.match(line.text)), None)
@@ -347,7 +416,7 @@ def _nearby_owner(ctx: _Context, index: int, line: int) -> str | None:
     just after line ``line`` of block ``index`` (its own block, then the next ones)."""
     following = [
         segment.text
-        for block in ctx.blocks[index : index + _OWNER_LINES]
+        for block in ctx.blocks[index : index + _OWNER_LINES + 1]
         for segment in block.segments
     ][line : line + _OWNER_LINES + 1]
     for text in following:
@@ -1001,6 +1070,12 @@ def _names_post(said: str) -> bool:
     )
 
 
+# A run that is a name and nothing else: two to four capitalised words, a title before them
+# ("Dr Jane Roe", "Marie-Guite DUFAY", "Jean de La Fontaine").
+_NAME_RUN_ONLY = re.compile(
+    rf"(?:(?:{TITLES}|Prof|M)\.?\s+)?{_CAPITAL}[\w’'.-]+"
+    rf"(?:\s+(?:(?:de|van|von|der|da|du|le|la)\s+)?{_CAPITAL}[\w’'-]+){{1,3}}"
+)
 # Words that make a capitalised run an organisation, not a person's name.
 _ORGANISATION_WORD = re.compile(
     r"\b(?:institut|universit|centre|center|hospital|h[ôo]pital|school|[ée]cole|foundation|"
@@ -1040,6 +1115,34 @@ def _post(said: str) -> tuple[str | None, str | None]:
     # "… of X and work package lead", "… du CGO et Marie Dupré": X is the organisation.
     organisation = _AND_MORE.sub("", held.group("org"))
     return _clean(said[: held.start()]), _clean(organisation)
+
+
+# A post as a label and who holds it, as imprints and team pages write them ("Editor: Jane
+# Roe", "Rédaction : Marie Dupré et Paul Martin").
+_LABELLED_PEOPLE = re.compile(r"^(?P<post>[^:|>•]{2,60}?)\s*:\s*(?P<names>[^:]{3,160}?)[.;]?$")
+_NAME_LIST = re.compile(r"\s*(?:,|;|&|\bet\b|\band\b)\s*")
+
+
+def _labelled_people(ctx: _Context, segment: MappedText) -> Iterator[Person]:
+    """People a line names under their post ("Editor: Jane Roe, Paul Fir")."""
+    match = _LABELLED_PEOPLE.match(segment.text.strip())
+    if match is None or not _names_post(match.group("post")):
+        return
+    runs = [r.strip() for r in _NAME_LIST.split(match.group("names")) if r.strip()]
+    names = [
+        _person_name(_TITLE_PREFIX.sub("", r)) if _NAME_RUN_ONLY.fullmatch(r) else None
+        for r in runs
+    ]
+    if not names or None in names:
+        return  # a sentence after the colon, not a list of names
+    for name in names:
+        assert name is not None
+        yield Person(
+            name=name,
+            role=_clean(match.group("post")),
+            affiliation=ctx.subject or None,
+            provenance=ctx.provenance(segment),
+        )
 
 
 def _apposed_people(ctx: _Context, segment: MappedText) -> Iterator[Person]:
@@ -1137,6 +1240,7 @@ def _people(ctx: _Context) -> Iterator[Fact]:
             yield from _coordinators(ctx, index, block)
         if block.kind in ("paragraph", "list", "heading"):
             for segment in block.segments:
+                yield from _labelled_people(ctx, segment)
                 yield from _apposed_people(ctx, segment)
 
 

@@ -139,6 +139,9 @@ class CorpusProfile(BaseModel):
     # Organisations a person may be affiliated to when a list writes only their name.
     affiliations: list[str] = []
     aliases: dict[str, list[str]] = Field(default={}, description="Other names of an entity")
+    # Where a phone number written without its country code is dialled, for a document whose
+    # e-mail and web addresses do not say (their country domain decides otherwise).
+    phone_region: str = "FR"
     # What the assistant covers, as the prompts' {covers} puts it ("I can help with {covers}").
     covers: dict[Language, str] = {}
     # Sentences of prompts/{fr,en}.toml replaced for this collection, by key ("widget.title").
