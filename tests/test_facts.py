@@ -361,3 +361,23 @@ def test_a_contact_block_of_another_country_gives_its_address_phone_and_e_mail()
         ("Ligue Alpine", "info@liguealpine.ch", None, None),
         ("Ligue Alpine", None, "+41313899100", None),
     }
+
+
+def test_who_gives_and_who_receives_in_sentences_of_either_voice() -> None:
+    text = (
+        "News\n\n"
+        "Alder Trust awards £2.5 million to Northfield University for a screening study.\n\n"
+        "The Rowan Network, which receives €800,000 from the Hazel Fund, will open in May.\n\n"
+        "La Fondation Orme a octroyé 300 000 francs suisses à l’Institut Brise en 2021.\n\n"
+        "Le financement alloué à chaque projet est de 15 000 euros.\n"
+    )
+    funding = {
+        (f.funder, f.recipient, f.amount, f.currency, f.year)
+        for f in facts_of(text)
+        if isinstance(f, Funding)
+    }
+    assert ("Alder Trust", "Northfield University", Decimal("2500000"), "GBP", None) in funding
+    assert ("Hazel Fund", "Rowan Network", Decimal("800000"), "EUR", None) in funding
+    assert ("Fondation Orme", "Institut Brise", Decimal("300000"), "CHF", 2021) in funding
+    # "Le financement" is not a funder: nobody is named as giving the 15 000 euros.
+    assert all(f[0] != "Le" for f in funding)

@@ -399,3 +399,52 @@ def test_an_amount_is_written_in_its_own_currency() -> None:
     assert format_amount(Decimal("1500"), "fr", "CHF") == "1\u202f500 CHF"
     assert format_amount(Decimal("2500000"), "fr", "EUR") == "2,5 millions d’euros"
     assert format_amount(Decimal("85000"), "en") == "85,000 euros"
+
+
+def test_a_name_written_only_inside_another_is_not_a_party_of_its_own() -> None:
+    def budget(recipient: str, amount: str, funder: str | None = None) -> Funding:
+        text = f"{recipient}: {amount} €"
+        return Funding(
+            funder=funder,
+            recipient=recipient,
+            amount=Decimal(amount),
+            amount_text=f"{amount} €",
+            currency="EUR",
+            kind="budget",
+            provenance=Provenance(doc_id="t", start=0, end=len(text), quote=text),
+        )
+
+    store = FactStore(
+        facts=[
+            budget("4.ALPHA.eu", "2900000"),
+            budget("BetaScreen", "38700000"),
+            budget("Gamma Network", "12000000", funder="EU"),
+        ]
+    )
+    answer = lookup(
+        "Quelle est la différence entre le budget de BetaScreen et celui de 4.ALPHA.eu ?",
+        store,
+        "funding",
+        "difference",
+    )
+    # "EU" is written only inside "4.ALPHA.eu": two parties, not three.
+    assert answer.aggregate == "compare"
+    assert answer.value == Decimal("35800000")
+
+
+def test_a_word_a_name_does_not_capitalise_does_not_name_it_alone() -> None:
+    # With "institut" and "cancer" shared by many names, "national" is the one word left of
+    # the first: it does not name it in "the national level".
+    names = [
+        "Institut national du cancer",
+        "Cancer Alliance North",
+        "Cancer Alliance South",
+        "Cancer Alliance West",
+        "Institut Brise",
+        "Institut Orme",
+    ]
+    gazetteer = Gazetteer((n, []) for n in names)
+    assert gazetteer.match("And how much of that went to the national level?") == []
+    assert gazetteer.match("Who heads the Institut national du cancer?") == [
+        "Institut national du cancer"
+    ]

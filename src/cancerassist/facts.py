@@ -60,7 +60,30 @@ from cancerassist.text import (
 _PERIOD = re.compile(r"\b((?:19|20)\d{2})\s*[-–]\s*((?:19|20)\d{2})\b")
 # Verbs of granting, not of merely mentioning money ("a annoncé un financement" is not a grant).
 _GRANT_VERB = re.compile(
-    r"accord|attribu|allou|alloc|versé|subvention|granted|awarded", re.IGNORECASE
+    r"accord|attribu|allou|alloc|versé|subvention|granted|awarded|octroi|octroy|décern|"
+    r"consacr|distribu|\binvest|dotation|\bdoté|a reçu|ont reçu|reçoi|obtenu|receiv|obtained|"
+    r"\bwon\b|secured|\bworth\b|provid|\bgave\b|\bgiven\b|committed|donat|\bawards?\b|"
+    r"\bgrants?\b|\bfunds?\b|\bfunded\b|financé",
+    re.IGNORECASE,
+)
+# A capitalised name as a funder or recipient ("Cancer Research UK", "la Fondation X").
+_PARTY = r"(?P<name>[A-ZÉÎ][\w’'-]*(?:[ -](?:de |d[’']|du |des |of |for )?[A-ZÉÎ][\w’'-]*)*)"
+# "X awards / a octroyé / will invest…": X gives.
+_GIVES = re.compile(
+    rf"(?:^|[,;(]\s*|\.\s+|\b(?:[Ll][’']|[Ll]a |[Ll]e |[Tt]he ))?{_PARTY}\s+"
+    r"(?:(?:a|ont|has|have|had|will|va|vont)\s+)?(?:\w+\s+)?"
+    r"(?:award|grant|give|gave|provid|alloc|invest|accord|attribu|octroi|octroy|vers|allou|"
+    r"consacr|distribu|financ|fund|décern|donat|commit)",
+)
+# "… by X", "… from X", "… par X": X gives.
+_GIVEN_BY = re.compile(
+    rf"\b(?:by|from|par|de la part d[eu]|grâce à)\s+(?:the\s+|l[’']|la\s+|le\s+|les\s+)?{_PARTY}"
+)
+# "X receives / a reçu / has been awarded…": X is given.
+_RECEIVES = re.compile(
+    rf"{_PARTY}\s*,?\s*(?:(?:which|that|qui)\s+)?(?:(?:a|ont|has|have|had|will|is|was|were)\s+)?"
+    r"(?:(?:been|été|déjà|already)\s+)*(?:receiv|reçu|reçoi|obten|obtain|won\b|remport|secur|"
+    r"bénéfici|benefit|awarded|granted|doté|financé|funded)"
 )
 _MEMBERS = re.compile(
     r"(?P<who>(?:membres|members)\b[^,.;]*?)\s+(?:participent|contribuent|versent|contribute|pay)\b[^.]*"
@@ -73,7 +96,7 @@ _FUNDER = re.compile(
     re.UNICODE,
 )
 _RECIPIENT = re.compile(
-    r"\b(?:au|aux|à la|à l[’']|to the|to)\s+"
+    r"(?:\b(?:au|aux|à la|to the|to)\s+|\bà l[’']\s*)"
     r"(?P<name>[A-ZÉÎ][\w’'-]*(?:[ -](?:de |d[’'])?[A-ZÉÎ][\w’'-]*)*)"
 )
 _PROGRAMME = re.compile(
@@ -628,6 +651,22 @@ def _horizontal_sheet(
             )
 
 
+def _named(match: re.Match[str] | None) -> str | None:
+    """The party a match names, less the article that opens it ("The Rowan Network"); none
+    when it is only a word that opens a sentence ("Le financement alloué…")."""
+    if match is None:
+        return None
+    words = match.group("name").split()
+    # (an acronym is a name even when it spells a stop word: "EU", "ONE")
+    while words and not words[0].isupper() and fold_accents(words[0]).lower() in stopwords():
+        words = words[1:]
+    # One ordinary capitalised word is as often an adjective or a town as a party ("A
+    # European consortium", "to Cambridge scientists"); an acronym is a name.
+    if len(words) == 1 and sum(c.isupper() for c in words[0]) < 2:
+        return None
+    return " ".join(words) or None
+
+
 def extract_funding_sentences(ctx: _Context) -> Iterator[Fact]:
     """Sentences that say who granted how much to whom, when."""
     for block in ctx.blocks:
@@ -639,8 +678,15 @@ def extract_funding_sentences(ctx: _Context) -> Iterator[Fact]:
             members = _MEMBERS.search(text)
             if not amounts or not (_GRANT_VERB.search(text) or members):
                 continue
-            funder = _FUNDER.search(text)
-            recipient = _RECIPIENT.search(text)
+            receiver = _named(_RECEIVES.search(text))
+            funder = (
+                _named(_FUNDER.search(text))
+                or _named(_GIVES.search(text))
+                or _named(_GIVEN_BY.search(text))
+            )
+            if receiver and funder == receiver:
+                funder = _named(_GIVEN_BY.search(text))  # "X has been awarded … by Y"
+            recipient = receiver or _named(_RECIPIENT.search(text))
             if not (funder or recipient or members):
                 continue
             period = _PERIOD.search(text)
@@ -655,17 +701,12 @@ def extract_funding_sentences(ctx: _Context) -> Iterator[Fact]:
             kind = (
                 "membership_fee" if members else "budget" if "budget" in text.lower() else "grant"
             )
-            funder_name = (
-                _clean(members.group("who"))
-                if members
-                else funder.group("name")
-                if funder
-                else None
-            )
+            funder_name = _clean(members.group("who")) if members else funder
             for amount in amounts[:1]:
                 yield Funding(
                     funder=funder_name,
-                    recipient=recipient.group("name") if recipient else ctx.subject,
+                    # (a title is no recipient: "Skip to main content", "News")
+                    recipient=recipient or ctx.document.subject or None,
                     amount=amount.value,
                     currency=amount.currency,
                     amount_text=ctx.verbatim(sentence, amount.start, amount.end),

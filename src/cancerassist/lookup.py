@@ -273,8 +273,13 @@ def _forms(
     its first word when that is not generic ("Région"), and any known alias."""
     tokens = _tokens(name)
     distinctive = [t for t in tokens if t not in generic] or tokens
-    if len(distinctive) == 1 and len(distinctive[0]) < 4:
-        distinctive = tokens  # "Réseau Est": "est" alone is any French sentence
+    capitalised = {t for w in re.findall(r"[A-ZÀ-Þ][\w’'-]*", name) for t in _tokens(w)}
+    if len(distinctive) == 1 and (
+        len(distinctive[0]) < 4 or (len(tokens) > 1 and distinctive[0] not in capitalised)
+    ):
+        # "Réseau Est": "est" alone is any French sentence; "Institut national du cancer":
+        # "national" alone names nothing.
+        distinctive = tokens
     forms = [distinctive]
     words = re.findall(r"[A-ZÀ-Þ][\w’'-]*", name)
     if len(words) >= 3:
@@ -683,6 +688,13 @@ def _funding(question: str, store: FactStore, operation: Aggregate | None = None
     parties = {name for r in records for name in (r.funder, r.recipient) if name}
     gazetteer = Gazetteer((name, _aliases(store, name)) for name in parties)
     mentioned = gazetteer.mentioned(question)
+    # A name written only as part of another one named is not named itself ("EU" in
+    # "4.UNCAN.eu", "Fondation X" in "Fondation X Suisse").
+    mentioned = {
+        m
+        for m in mentioned
+        if not any(m != o and set(_tokens(m)) < set(_tokens(o)) for o in mentioned)
+    }
     funders = mentioned & {r.funder for r in records if r.funder}
     if len(funders) > 1:
         # "the Loire committee of the League" names the committee, not the whole League: the
