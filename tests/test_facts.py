@@ -369,6 +369,8 @@ def test_who_gives_and_who_receives_in_sentences_of_either_voice() -> None:
         "Alder Trust awards £2.5 million to Northfield University for a screening study.\n\n"
         "The Rowan Network, which receives €800,000 from the Hazel Fund, will open in May.\n\n"
         "La Fondation Orme a octroyé 300 000 francs suisses à l’Institut Brise en 2021.\n\n"
+        "With two partners, the Birch Society provided $3 million in funding for the LUMEN "
+        "Study.\n\n"
         "Le financement alloué à chaque projet est de 15 000 euros.\n"
     )
     funding = {
@@ -379,5 +381,16 @@ def test_who_gives_and_who_receives_in_sentences_of_either_voice() -> None:
     assert ("Alder Trust", "Northfield University", Decimal("2500000"), "GBP", None) in funding
     assert ("Hazel Fund", "Rowan Network", Decimal("800000"), "EUR", None) in funding
     assert ("Fondation Orme", "Institut Brise", Decimal("300000"), "CHF", 2021) in funding
+    assert ("Birch Society", "LUMEN Study", Decimal("3000000"), "USD", None) in funding
     # "Le financement" is not a funder: nobody is named as giving the 15 000 euros.
     assert all(f[0] != "Le" for f in funding)
+
+
+def test_a_bare_dollar_is_the_dollar_of_the_documents_country() -> None:
+    text = (
+        "News\n\n"
+        "The Birch Society awarded $2 million to the Maple Institute in 2022.\n\n"
+        "Contact: info@birchsociety.ca\n"
+    )
+    (grant,) = [f for f in facts_of(text) if isinstance(f, Funding)]
+    assert (grant.amount, grant.currency) == (Decimal("2000000"), "CAD")

@@ -538,6 +538,9 @@ def _funding_value(record: Funding, language: Language, prompts: Prompts) -> str
     else:
         key = "value_period" if record.funder else "value_grant"
     has_period = record.period_start and record.period_end
+    if key == "value_period" and not has_period:
+        # no period to state, and perhaps no recipient: "X granted Y (to Z)."
+        key = "value_to" if record.recipient else "value_given"
     period = (
         prompts.say(language, "funding.period", first=record.period_start, last=record.period_end)
         if has_period

@@ -26,7 +26,7 @@ from typing import Literal
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from cancerassist.amounts import find_amounts
+from cancerassist.amounts import Amount, find_amounts
 from cancerassist.analysis import names_role
 from cancerassist.ingest import Block, MappedText
 from cancerassist.models import (
@@ -79,6 +79,9 @@ _GIVES = re.compile(
 _GIVEN_BY = re.compile(
     rf"\b(?:by|from|par|de la part d[eu]|grâce à)\s+(?:the\s+|l[’']|la\s+|le\s+|les\s+)?{_PARTY}"
 )
+# "… for the X Study", "… pour le projet X": what the money is for, when no one is named as
+# receiving it.
+_FOR = re.compile(rf"\b(?:for|pour)\s+(?:the\s+|le\s+|la\s+|l[’']\s*)?{_PARTY}")
 # "X receives / a reçu / has been awarded…": X is given.
 _RECEIVES = re.compile(
     rf"{_PARTY}\s*,?\s*(?:(?:which|that|qui)\s+)?(?:(?:a|ont|has|have|had|will|is|was|were)\s+)?"
@@ -162,6 +165,8 @@ KEY_SYNONYMS = {
 }  # fmt: skip
 
 
+# Countries whose "$" is not the US dollar, and their currency.
+_DOLLARS = {"CA": "CAD", "AU": "AUD", "NZ": "NZD"}
 # Country domains of e-mail and web addresses, and the phone region each stands for.
 _COUNTRY_DOMAINS = {
     "fr": "FR", "be": "BE", "ch": "CH", "ca": "CA", "uk": "GB", "de": "DE", "lu": "LU",
@@ -208,6 +213,14 @@ class _Context:
         ]
         counted = Counter(_COUNTRY_DOMAINS[d] for d in domains if d in _COUNTRY_DOMAINS)
         return counted.most_common(1)[0][0] if counted else self.profile.phone_region
+
+    def currency(self, amount: Amount) -> str | None:
+        """An amount's currency, a bare "$" read as the dollar of the document's country
+        (a Canadian page's "$3 million" is in CAD)."""
+        bare = "$" in amount.text and not re.search(r"US\$|USD|dollars? US", amount.text, re.I)
+        if amount.currency == "USD" and bare and self.region in _DOLLARS:
+            return _DOLLARS[self.region]
+        return amount.currency
 
     def phones(self, text: str) -> list[phonenumbers.PhoneNumberMatch]:
         return list(phonenumbers.PhoneNumberMatcher(text, self.region))
@@ -496,7 +509,7 @@ def extract_funding_tables(ctx: _Context) -> Iterator[Fact]:
                 funder=section or None,
                 recipient=ctx.subject,
                 amount=amounts[0].value,
-                currency=amounts[0].currency,
+                currency=ctx.currency(amounts[0]),
                 amount_text=ctx.verbatim(row, amounts[0].start, amounts[0].end),
                 year=int(year.group(1)),
                 kind=kind,
@@ -588,7 +601,7 @@ def extract_cell_tables(ctx: _Context) -> Iterator[Fact]:
                 funder=funder,
                 recipient=recipient,
                 amount=amounts[0].value,
-                currency=amounts[0].currency,
+                currency=ctx.currency(amounts[0]),
                 amount_text=ctx.verbatim(row, start, start + len(amounts[0].text))
                 if start >= 0
                 else amounts[0].text,
@@ -643,7 +656,7 @@ def _horizontal_sheet(
                 funder=None,
                 recipient=project,
                 amount=amount.value,
-                currency=amount.currency,
+                currency=ctx.currency(amount),
                 amount_text=amount.text,
                 kind="budget" if key == "budget" else "grant",
                 programme=_clean(fields["programme"]) if "programme" in fields else None,
@@ -686,7 +699,7 @@ def extract_funding_sentences(ctx: _Context) -> Iterator[Fact]:
             )
             if receiver and funder == receiver:
                 funder = _named(_GIVEN_BY.search(text))  # "X has been awarded … by Y"
-            recipient = receiver or _named(_RECIPIENT.search(text))
+            recipient = receiver or _named(_RECIPIENT.search(text)) or _named(_FOR.search(text))
             if not (funder or recipient or members):
                 continue
             period = _PERIOD.search(text)
@@ -708,7 +721,7 @@ def extract_funding_sentences(ctx: _Context) -> Iterator[Fact]:
                     # (a title is no recipient: "Skip to main content", "News")
                     recipient=recipient or ctx.document.subject or None,
                     amount=amount.value,
-                    currency=amount.currency,
+                    currency=ctx.currency(amount),
                     amount_text=ctx.verbatim(sentence, amount.start, amount.end),
                     year=years[0] if years else None,
                     period_start=int(period.group(1))
@@ -849,7 +862,7 @@ def extract_project_sheet(ctx: _Context) -> Iterator[Fact]:
                     funder=None,
                     recipient=project,
                     amount=amount.value,
-                    currency=amount.currency,
+                    currency=ctx.currency(amount),
                     amount_text=ctx.verbatim(item, amount.start, amount.end),
                     programme=programme,
                     kind="budget" if key == "budget" else "grant",
@@ -1446,7 +1459,7 @@ def extract_figures(ctx: _Context) -> Iterator[Fact]:
                     funder=funder,
                     recipient=recipient,
                     amount=amount.value,
-                    currency=amount.currency,
+                    currency=ctx.currency(amount),
                     amount_text=ctx.verbatim(sentence, amount.start, amount.end),
                     kind=kind,
                     provenance=ctx.provenance(sentence),
