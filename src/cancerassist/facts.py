@@ -66,7 +66,7 @@ _GRANT_VERB = re.compile(
     r"\bgrants?\b|\bfunds?\b|\bfunded\b|financé",
     re.IGNORECASE,
 )
-# A capitalised name as a funder or recipient ("Cancer Research UK", "la Fondation X").
+# A capitalised name as a funder or recipient ("Alder Trust UK", "la Fondation X").
 _PARTY = r"(?P<name>[A-ZÉÎ][\w’'-]*(?:[ -](?:de |d[’']|du |des |of |for )?[A-ZÉÎ][\w’'-]*)*)"
 # "X awards / a octroyé / will invest…": X gives.
 _GIVES = re.compile(
@@ -307,7 +307,7 @@ def _listed_contacts(ctx: _Context) -> Iterator[Fact]:
             else:
                 organisation = _clean(row.text[: found.start()] + " " + row.text[found.end() :])
             if WEB_ADDRESS.fullmatch(organisation) and email:
-                # "oeci@oeci.eu www.oeci.eu": the name the document gives that domain
+                # "info@nova.eu www.nova.eu": the name the document gives that domain
                 organisation = _domain_owner(ctx, email.group()) or ctx.subject
             if not organisation:
                 continue
@@ -476,7 +476,7 @@ def _inline_addresses(ctx: _Context, index: int, lines: list[MappedText]) -> Ite
         above = lines[n - 1].text if n else (ctx.blocks[index - 1].text if index else "")
         if not named and above and len(above) <= 80 and not above.rstrip().endswith(":"):
             named = above
-        # A footer's e-mail address beside it says whose address it is ("… - x@oeci.eu").
+        # A footer's e-mail address beside it says whose address it is ("… - x@nova.eu").
         owner = _nearby_owner(ctx, index, n)
         organisation = owner or named or ctx.subject
         if not organisation:
@@ -936,7 +936,7 @@ def _partner_or_count(ctx: _Context, project: str, value: str, item: MappedText)
 
 
 # A name as documents write it: capitalised words on one line, joined by short lower-case
-# ones ("Réseau Nord-Ouest", "Institut national du Cancer"), or an acronym ("ONCO").
+# ones ("Réseau Nord-Ouest", "Institut régional du Sommeil"), or an acronym ("ONCO").
 _NAME_RUN = re.compile(
     # Each word starts where no word character precedes it: a long run of "A.B.C…" (a PDF
     # that lost its spaces) is read once, not again from each capital.
@@ -1125,7 +1125,7 @@ def _names_post(said: str) -> bool:
 
 
 # A run that is a name and nothing else: two to four capitalised words, a title before them
-# ("Dr Jane Roe", "Marie-Guite DUFAY", "Jean de La Fontaine").
+# ("Dr Jane Roe", "Anne-Lise ROCHE", "Jean de La Fontaine").
 _NAME_RUN_ONLY = re.compile(
     rf"(?:(?:{TITLES}|Prof|M)\.?\s+)?{_CAPITAL}[\w’'.-]+"
     rf"(?:\s+(?:(?:de|van|von|der|da|du|le|la)\s+)?{_CAPITAL}[\w’'-]+){{1,3}}"

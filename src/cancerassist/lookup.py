@@ -176,7 +176,7 @@ class _Entity:
 def _prune(form: list[str], common: set[str], capitalised: set[str]) -> list[str]:
     """``form`` without the words most names share, unless that leaves nothing distinctive:
     a short word ("Réseau Est" stays whole: "est" alone is any French sentence) or a word the
-    name does not capitalise ("national" alone does not name the Institut national du cancer)."""
+    name does not capitalise ("régional" alone does not name the Institut régional du sommeil)."""
     kept = [t for t in form if t not in common]
     if len(kept) > 1 or (kept and len(kept[0]) >= 4 and kept[0] in capitalised):
         return kept
@@ -277,8 +277,8 @@ def _forms(
     if len(distinctive) == 1 and (
         len(distinctive[0]) < 4 or (len(tokens) > 1 and distinctive[0] not in capitalised)
     ):
-        # "Réseau Est": "est" alone is any French sentence; "Institut national du cancer":
-        # "national" alone names nothing.
+        # "Réseau Est": "est" alone is any French sentence; "Institut régional du sommeil":
+        # "régional" alone names nothing.
         distinctive = tokens
     forms = [distinctive]
     words = re.findall(r"[A-ZÀ-Þ][\w’'-]*", name)
@@ -689,7 +689,7 @@ def _funding(question: str, store: FactStore, operation: Aggregate | None = None
     gazetteer = Gazetteer((name, _aliases(store, name)) for name in parties)
     mentioned = gazetteer.mentioned(question)
     # A name written only as part of another one named is not named itself ("EU" in
-    # "4.UNCAN.eu", "Fondation X" in "Fondation X Suisse").
+    # "4.ALPHA.eu", "Fondation X" in "Fondation X Suisse").
     mentioned = {
         m
         for m in mentioned
@@ -1052,7 +1052,7 @@ def _person(question: str, store: FactStore, operation: Aggregate | None = None)
 
 
 def _says_surname(question: str, person: Fact) -> bool:
-    """A person is named by their surname: "CLARA" (an acronym) is not Clara Lenoir."""
+    """A person is named by their surname: "LUNA" (an acronym) is not Luna Lenoir."""
     if not isinstance(person, Person):
         return False
     surname = normalise(person.name).split()[-1]

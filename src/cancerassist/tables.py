@@ -373,7 +373,7 @@ class TableIndex:
 
 def _missing(names: list[str], context: str) -> bool:
     """A name the question uses that the table's context never writes, even inside a word
-    (a web address: "worldwidecancerresearch.org")."""
+    (a web address: "alpinecancerfund.org")."""
     folded = fold_accents(context).lower()
     return any(len(n) < 4 or n not in folded for n in missing_names(names, context))
 
