@@ -185,3 +185,22 @@ def test_an_ellipsis_asks_for_what_the_turn_before_asked(service: ChatService) -
     turns = ["When was INSERM founded?", "How many units does it have?"]
     own = service.run(ChatRequest(messages=[ChatMessage(role="user", content=t) for t in turns]))
     assert "318" in own.answer
+
+
+def test_an_e_mail_asked_for_is_not_answered_by_a_web_site_or_a_phone() -> None:
+    from cancerassist.analysis import Analysis, ScoredType
+    from cancerassist.chat import _expected_shapes
+
+    analysis = Analysis(
+        routes=[], operation=None, answer_types=[ScoredType(answer_type="contact", score=0.8)]
+    )
+    (email,) = _expected_shapes("Quelle est l'adresse courriel de l'Institut Brise ?", analysis)
+    assert email.search("info@brise.example")
+    assert not email.search("www.brise.example")
+    assert not email.search("+41 31 389 91 00")
+    (phone,) = _expected_shapes("What is the phone number of the Brise Institute?", analysis)
+    assert phone.search("+41 31 389 91 00")
+    assert not phone.search("info@brise.example")
+    (any_way,) = _expected_shapes("How can I reach the Brise Institute?", analysis)
+    assert any_way.search("www.brise.example")
+    assert any_way.search("info@brise.example")

@@ -394,3 +394,49 @@ def test_a_bare_dollar_is_the_dollar_of_the_documents_country() -> None:
     )
     (grant,) = [f for f in facts_of(text) if isinstance(f, Funding)]
     assert (grant.amount, grant.currency) == (Decimal("2000000"), "CAD")
+
+
+def test_people_prose_introduces_with_their_post_in_either_language() -> None:
+    text = (
+        "Gouvernance\n\n"
+        "M. Paul VERNIER, Président de la Région Lagune, succède à Mme Anne-Lise ROCHE, "
+        "Présidente de la Région Coteaux, qui occupait la présidence depuis 2016. "
+        "Selon Marc Dulac, président de la SATT Horizon, le transfert avance. "
+        "Le professeur Henri Lobel, de l’institut de Chimie de Brise, a présenté la molécule. "
+        "Professor Ewa Żak, Professor of Toxicology at Northfield University’s Medical School "
+        "and work package lead on the project, said so. "
+        "Associate Professor Dr Bojan Krel, National Institute of Botany, agreed. "
+        "Paul Fir, directeur médical de la Fondation, a conclu.\n\n"
+        "Contacts presse :\n\n"
+        "Lise Morin > Chargée de communication > 01 23 45 67 89 > l.morin@example.org\n"
+    )
+    people = {
+        (p.name, p.title, p.role, p.affiliation) for p in facts_of(text) if isinstance(p, Person)
+    }
+    assert people == {
+        ("Paul VERNIER", "M.", "Président", "Région Lagune"),
+        ("Anne-Lise ROCHE", "Mme", "Présidente", "Région Coteaux"),
+        ("Marc Dulac", None, "président", "SATT Horizon"),
+        ("Henri Lobel", "professeur", None, "institut de Chimie de Brise"),
+        (
+            "Ewa Żak",
+            "Professor",
+            "Professor of Toxicology",
+            "Northfield University’s Medical School",
+        ),
+        ("Bojan Krel", "Associate Professor Dr", None, "National Institute of Botany"),
+        # (which foundation, the sentence does not say)
+        ("Paul Fir", None, "directeur médical de la Fondation", None),
+        ("Lise Morin", None, "Chargée de communication", None),
+    }
+
+
+def test_what_follows_a_name_must_be_a_post_for_a_person_to_be_read() -> None:
+    text = (
+        "Actualités\n\n"
+        "Le Réseau Lagune, cette fois comme directeur scientifique, a été confié au Pr Luc Tarn. "
+        "Institut Brise, centre de recherche, ouvre ses portes. "
+        "Dr Ann Lee, who joined in 2010, runs the platform. "
+        "With Northfield University, Stockholm Partners joined the consortium.\n"
+    )
+    assert [p for p in facts_of(text) if isinstance(p, Person)] == []

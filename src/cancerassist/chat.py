@@ -69,6 +69,7 @@ from cancerassist.facts import POSTAL_ADDRESS
 from cancerassist.index import IndexUnavailableError, SearchIndex, build_index, load_index
 from cancerassist.llm import LLM, OpenAILikeLLM, evidence_block, unsupported_claims
 from cancerassist.lookup import (
+    EMAIL_ASKED,
     PHONE_ASKED,
     Aggregate,
     FactAnswer,
@@ -92,7 +93,15 @@ from cancerassist.models import (
 )
 from cancerassist.retrieve import HybridRetriever
 from cancerassist.tables import TableAnswer, TableIndex, coverage, render_table_answer
-from cancerassist.text import TITLES, YEAR, detect_language, fold_accents, instructs, tokenize
+from cancerassist.text import (
+    EMAIL,
+    TITLES,
+    YEAR,
+    detect_language,
+    fold_accents,
+    instructs,
+    tokenize,
+)
 
 _RECENT_ANSWERS = 5000
 # Routes within this much of the best one are tried, best first; the rest are too unlikely
@@ -893,9 +902,12 @@ def _expected_shapes(question: str, analysis: Analysis) -> list[re.Pattern[str]]
     """What a sentence must hold to answer: what the question's form asks for (a year, an
     amount, a person, a way to reach someone: a telephone number when that is what is asked),
     and a number for "how many"."""
-    phone = PHONE_ASKED.search(fold_accents(question).lower())
+    folded = fold_accents(question).lower()
+    # The kind of address asked for, if the question names one: a phone number is not an
+    # e-mail address, nor a web site.
+    asked = _PHONE if PHONE_ASKED.search(folded) else EMAIL if EMAIL_ASKED.search(folded) else None
     shapes = [
-        _PHONE if t.answer_type == "contact" and phone else _TYPE_SHAPES[t.answer_type]
+        asked if t.answer_type == "contact" and asked else _TYPE_SHAPES[t.answer_type]
         for t in analysis.answer_types
     ]
     if analysis.operation is not None and analysis.operation.operation == "count":

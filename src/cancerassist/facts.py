@@ -1167,8 +1167,11 @@ def _post(said: str) -> tuple[str | None, str | None]:
     if held is None:
         return _clean(said), None
     # "… of X and work package lead", "… du CGO et Marie Dupré": X is the organisation.
-    organisation = _AND_MORE.sub("", held.group("org"))
-    return _clean(said[: held.start()]), _clean(organisation)
+    organisation = _clean(_AND_MORE.sub("", held.group("org")))
+    if _ORGANISATION_WORD.fullmatch(organisation):
+        # "… de la Fondation": which foundation, the sentence does not say here
+        return _clean(said), None
+    return _clean(said[: held.start()]), organisation
 
 
 # A post as a label and who holds it, as imprints and team pages write them ("Editor: Jane
