@@ -253,3 +253,15 @@ def test_an_added_table_does_not_take_the_reference_documents_questions(
     with_table, without = ask_turns(table_service, question), ask_turns(service, question)
     assert with_table.answer == without.answer
     assert "alder-trust-awards" not in {c.doc_id for c in with_table.citations}
+
+
+def test_a_row_named_without_its_column_answers_nothing() -> None:
+    # A contents page is a table too: "regions?" names its row "By region", not a figure.
+    contents = "Section,Page\nWelcome,2\nBy region,13\nBy institution,14\n"
+    document = _document("alder-report", contents, "Alder Trust annual report")
+    tables = TableIndex(_measures(document), {document.doc_id: document})
+    assert tables.answer("alder trust regions?", None) is None
+    assert tables.answer("Who is the president of the institution?", None) is None
+    found = tables.answer("On which page of the Alder Trust report is By region?", None)
+    assert found is not None
+    assert [c.value_text for c in found.cells] == ["13"]

@@ -453,9 +453,8 @@ class _Table:
         return _computed(wanted, chosen, over, float(bool(rows)) + float(bool(columns)))
 
     def _value(self, _: TableOperation, rows: list[str], columns: list[str]) -> _Found | None:
+        # Both named: a row alone ("By region" of a contents page) answers nothing asked.
         chosen = self.cells(rows, columns)
-        if not chosen and len(rows) == 1 and len(self.columns) == 1:
-            chosen = self.cells(rows, self.columns)  # one figure column: the row is enough
         return (chosen, "cells") if 0 < len(chosen) <= MAX_VALUES else None
 
     def _series(self, rows: list[str], columns: list[str]) -> _Found | None:
