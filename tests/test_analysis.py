@@ -261,3 +261,9 @@ def test_a_yearly_operation_with_a_year_is_a_cue_for_funding() -> None:
     # Neither a count nor an operation without a year says the question is about funding.
     assert "funding" not in cue_scores("Combien d'équipes le réseau fédère-t-il en 2022 ?")
     assert "funding" not in cue_scores("What is the difference between a SIRIC and a network?")
+
+
+def test_a_message_of_punctuation_only_is_one_question_never_an_empty_one() -> None:
+    # (found by schemathesis: "," gave an empty part, which no message may be)
+    assert split_question(",") == [","]
+    assert split_question(" , ") == [" , "]

@@ -383,7 +383,8 @@ def split_question(text: str) -> list[str]:
             parts.append(text[start:cut].strip(" ,"))
             start = cut
     parts.append(text[start:].strip(" ,"))
-    return parts
+    # A message of punctuation only ("," ) is one question, as written: never an empty one.
+    return [p for p in parts if p] or [text]
 
 
 def _content_words(text: str) -> int:
