@@ -280,15 +280,14 @@ def extract_contacts(ctx: _Context) -> Iterator[Fact]:
     for contact in itertools.chain(
         _listed_contacts(ctx), _postal_contacts(ctx), _contact_cards(ctx), _phone_lines(ctx)
     ):
-        phone = contact.phone if isinstance(contact, Contact) else None
-        if phone and phone in numbers and not getattr(contact, "email", None):
+        if contact.phone and contact.phone in numbers and not contact.email:
             continue
-        if phone:
-            numbers.add(phone)
+        if contact.phone:
+            numbers.add(contact.phone)
         yield contact
 
 
-def _listed_contacts(ctx: _Context) -> Iterator[Fact]:
+def _listed_contacts(ctx: _Context) -> Iterator[Contact]:
     """E-mail and web addresses in the rows of tables and lists."""
     for block, section in zip(ctx.blocks, ctx.sections, strict=True):
         if block.kind not in ("table", "list"):
@@ -328,7 +327,7 @@ _PHONE_LABEL = re.compile(
 _FAX = re.compile(r"\bfax\b", re.IGNORECASE)
 
 
-def _phone_lines(ctx: _Context) -> Iterator[Fact]:
+def _phone_lines(ctx: _Context) -> Iterator[Contact]:
     """Phone numbers given on a line of their own (no e-mail address on it), for whoever an
     e-mail address just after names, else for what the document is about."""
     for index, block in enumerate(ctx.blocks):
@@ -355,7 +354,7 @@ _CARD_CHARS = 250
 _NAME_PART = re.compile(r"^(?:[A-ZÀ-Þ][\w’'-]+)(?:\s+[A-ZÀ-Þ][\w’'-]+){1,2}$")
 
 
-def _contact_cards(ctx: _Context) -> Iterator[Fact]:
+def _contact_cards(ctx: _Context) -> Iterator[Contact]:
     """An e-mail address written in a paragraph with what goes with it on its line: whose it
     is (a name, a post), a phone number; for the organisation whose name the document writes
     as the address's domain ("ONCOLOIRE" for "…@oncoloire.fr"), else what the document is
@@ -413,7 +412,7 @@ def _domain_owner(ctx: _Context, email: str) -> str | None:
     return None
 
 
-def _postal_contacts(ctx: _Context) -> Iterator[Fact]:
+def _postal_contacts(ctx: _Context) -> Iterator[Contact]:
     """An address block (street line, postcode line) and the phone number that follows it."""
     text = ctx.document.text
     phones = ctx.phones(text)
@@ -463,7 +462,7 @@ def _nearby_owner(ctx: _Context, index: int, line: int) -> str | None:
     return None
 
 
-def _inline_addresses(ctx: _Context, index: int, lines: list[MappedText]) -> Iterator[Fact]:
+def _inline_addresses(ctx: _Context, index: int, lines: list[MappedText]) -> Iterator[Contact]:
     """Addresses written on one line, of whoever the line names before the street ("RESEAU
     LOIRE - 5 avenue …"), else the line or heading just above, else the document's subject."""
     for n, line in enumerate(lines):
