@@ -46,7 +46,15 @@ from cancerassist.models import (
     Project,
 )
 from cancerassist.profile import NEUTRAL
-from cancerassist.text import SINCE_YEAR, YEAR, fold_accents, stopwords, term_variants, tokenize
+from cancerassist.text import (
+    SINCE_YEAR,
+    YEAR,
+    YEAR_RANGE,
+    fold_accents,
+    stopwords,
+    term_variants,
+    tokenize,
+)
 
 Intent = FactRoute
 Aggregate = Literal[
@@ -74,10 +82,6 @@ Reason = Literal[
     "no_email",
     "not_member",
 ]
-
-_RANGE = re.compile(
-    r"\b((?:19|20)\d{2})\s*(?:-|–|—|to|and|et|a|à|au|through|until|jusqu'?en)\s*((?:19|20)\d{2})\b"
-)
 
 
 class FactAnswer(BaseModel):
@@ -654,7 +658,7 @@ def _years(question: str) -> _Years:
     folded = fold_accents(question).lower()
     listed = list(dict.fromkeys(int(y) for y in YEAR.findall(folded)))
     # "2007, 2008 et 2009" lists years; only two years joined by "to", "-"… make a range.
-    span = _RANGE.search(folded) if len(listed) == 2 else None
+    span = YEAR_RANGE.search(folded) if len(listed) == 2 else None
     since = SINCE_YEAR.search(folded)
     if span:
         low, high = sorted((int(span.group(1)), int(span.group(2))))

@@ -35,7 +35,7 @@ from pydantic import BaseModel
 from cancerassist.amounts import find_amounts, parse_number
 from cancerassist.analysis import missing_names, name_words, same_word
 from cancerassist.models import Language, Measure, SourceDocument
-from cancerassist.text import fold_accents, term_variants
+from cancerassist.text import YEAR_RANGE, fold_accents, term_variants
 
 if TYPE_CHECKING:
     from cancerassist.answer import Prompts
@@ -62,9 +62,6 @@ _EXCLUDING = re.compile(
     r"without counting|hors|sauf|except[ée]e?s?|mis(?:es)? [àa] part|[àa] part|en dehors de|"
     r"sans compter)\b[^,;?]*",
     re.IGNORECASE,
-)
-_RANGE = re.compile(
-    r"\b((?:19|20)\d{2})\s*(?:-|–|—|to|and|et|a|à|au|through|until|jusqu'?en)\s*((?:19|20)\d{2})\b"
 )
 # Parts of a total listed in an answer: more would not fit in it.
 MAX_PARTS = 12
@@ -273,7 +270,7 @@ class _Question:
     @classmethod
     def read(cls, text: str) -> _Question:
         variants = term_variants(text, translate=True)
-        span = _RANGE.search(text)
+        span = YEAR_RANGE.search(text)
         excluded = " ".join(m.group() for m in _EXCLUDING.finditer(text))
         return cls(
             text=text,

@@ -30,6 +30,10 @@ WEB_ADDRESS = re.compile(
     r"\b(?:https?://|www\.)[^\s<>\"»”)]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:fr|com|org|eu|net|int)\b"
 )
 YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+# Two years written as a span ("2006-2015", "from 2006 to 2015", "entre 2006 et 2014").
+YEAR_RANGE = re.compile(
+    r"\b((?:19|20)\d{2})\s*(?:-|–|—|to|and|et|a|à|au|through|until|jusqu'?en)\s*((?:19|20)\d{2})\b"
+)
 # Titles written before a person's name.
 TITLES = r"Dr|Pr|Prof|Professeur|Docteur|Mme|Mrs|Ms|Mr"
 # A full stop that ends no sentence: an initial ("G.F. Leclerc") or a title ("Prof. Martin").
