@@ -350,6 +350,8 @@ class TableIndex:
 
     def answer(self, question: str, operation: str | None) -> TableAnswer | None:
         """The answer of the one table whose cells the question names best, if any."""
+        if not self.tables:
+            return None  # (a corpus without tables pays nothing per question)
         asked = _Question.read(question)
         wanted = _OPERATIONS.get(operation or "value", "value")
         names = name_words(question)
