@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, Any
 
@@ -58,13 +58,15 @@ def serve_process(
     workers: int = 1,
     output: IO[Any] | int = subprocess.DEVNULL,
     timeout_s: float = 180,
+    prefix: Sequence[str] = (),
 ) -> Iterator[str]:
     """``cancerassist serve`` in its own process, ``env`` added to this process's environment,
-    its output to ``output``; yields the base URL once ``/readyz`` answers."""
+    its output to ``output``, started through ``prefix`` (``prlimit --nofile=64`` to lower a
+    limit, say); yields the base URL once ``/readyz`` answers."""
     port = free_port()
     command = ["cancerassist", "serve", "--port", str(port), "--workers", str(workers)]
     process = subprocess.Popen(
-        [sys.executable, "-m", *command],
+        [*prefix, sys.executable, "-m", *command],
         stdout=output,
         stderr=subprocess.STDOUT,
         env={**os.environ, **env},

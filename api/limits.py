@@ -1,33 +1,61 @@
 """Request limits and the one shape every error takes.
 
 Errors are JSON, ``{"error": {"code", "message", "details"?}}``, with the message in the
-language the client asks for (``Accept-Language``), and never a stack trace. The body-size limit
-counts the bytes actually received, so a missing or false ``Content-Length`` does not get around
-it; the rate limit is a token bucket per client address, announced in ``X-RateLimit-*`` headers.
+language the client asks for (``Accept-Language``), and never a stack trace. The middleware, from
+the outside in:
+
+- :class:`RequestLog`: a request id and one access-log line for every request, refusals included;
+  a header that is not UTF-8 is a 400 here, and an unexpected exception a 500 in the one shape;
+- CORS (so that the widget can read a refusal);
+- :class:`RateLimit`: a token bucket per client address and per kind of work (chat, search,
+  admin), announced in ``X-RateLimit-*`` headers;
+- :class:`Timeout`: the request's deadline, which the work itself checks (see
+  :mod:`cancerassist.deadline`), 504 when no response has started by then, and a stream cut
+  when it runs past it;
+- :class:`BodyLimit`: counts the bytes actually received, so a missing or false
+  ``Content-Length`` does not get around it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import math
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cancerassist.answer import Prompts
+from cancerassist.config import Settings
+from cancerassist.deadline import DeadlineExceededError, deadline_in
 from cancerassist.models import Language
 
-LIMITED_PATHS = ("/api/chat", "/api/feedback", "/v1/chat/completions")
+# Which bucket a path draws on. Every route that computes something is in one; what is left
+# (health, the widget's static files, the API description) costs a file read at most.
+_BUCKETS = (
+    ("/api/chat", "chat"),
+    ("/api/feedback", "chat"),
+    ("/v1/chat/completions", "chat"),
+    ("/api/search", "search"),
+    ("/api/facts", "search"),
+    ("/api/documents", "search"),
+    ("/api/admin", "admin"),
+)
+# A streamed answer that has not ended this long after its deadline is waiting on a client that
+# does not read: the connection is closed.
+STREAM_GRACE_S = 5.0
 # One line per request: id, method, path, status, duration. Never the query string or the body:
 # questions are personal and stay out of the logs.
 access_log = logging.getLogger("cancerassist.access")
@@ -44,7 +72,7 @@ class ErrorBody(BaseModel):
 
 
 _MEANINGS = {
-    400: "Body is not valid JSON",
+    400: "Body is not valid JSON, or a header is not UTF-8",
     401: "Missing or invalid admin key",
     404: "Not found",
     409: "Conflict with work in progress",
@@ -71,8 +99,9 @@ def client_language(headers: Any) -> Language:
 
 
 def _headers(scope: Scope) -> dict[str, str]:
-    """A raw ASGI request's headers, by lower-case name."""
-    return {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+    """A raw ASGI request's headers, by lower-case name. Latin-1 reads any byte (as Starlette
+    does): a header that is not UTF-8 is refused by :class:`RequestLog`, not a crash here."""
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
 
 def error_body(
@@ -98,9 +127,79 @@ class ApiError(StarletteHTTPException):
         self.code, self.values = code, values
 
 
+class RequestLog:
+    """Outermost: gives every request an ``X-Request-ID`` and writes its access-log line, whatever
+    answered it (a refusal, a timeout, a crash). Refuses a request whose headers are not UTF-8
+    with 400, and answers an exception that escaped the routes with 500 in the one shape, so the
+    kept-alive connection stays usable for the client's next request."""
+
+    def __init__(self, app: ASGIApp, prompts: Prompts) -> None:
+        self.app, self.prompts = app, prompts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex[:12]
+        started = time.perf_counter()
+        status = 0
+
+        async def stamp(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        headers = _headers(scope)
+        try:
+            bad = _non_utf8_header(scope)
+            if bad is not None:
+                body = error_body(
+                    self.prompts, client_language(headers), "malformed_header", header=bad
+                )
+                await JSONResponse(body, status_code=400)(scope, receive, stamp)
+            else:
+                await self.app(scope, receive, stamp)
+        except Exception:
+            access_log.exception("%s unhandled error", request_id)
+            if status == 0:
+                body = error_body(self.prompts, client_language(headers), "internal_error")
+                await JSONResponse(body, status_code=500)(scope, receive, stamp)
+        finally:
+            access_log.info(
+                "%s %s %s %s %.1fms",
+                request_id,
+                scope["method"],
+                printable(scope["path"]),
+                status or "-",
+                (time.perf_counter() - started) * 1000,
+            )
+
+
+def _non_utf8_header(scope: Scope) -> str | None:
+    """The name of the first header whose value is not UTF-8, if any."""
+    for name, value in scope["headers"]:
+        try:
+            value.decode("utf-8")
+        except UnicodeDecodeError:
+            return printable(name.decode("latin-1"))
+    return None
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped: a path or header is never a forged log line."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+
+
 class Timeout:
-    """Answers 504 when a response has not started within ``seconds``. A stream that has
-    started runs on: its first event came in time."""
+    """Gives the request its deadline (``seconds`` from now) and answers 504 when no response
+    has started by then. The work checks the same deadline and stops; a stream that started in
+    time ends at the deadline with an error event (see the chat routes), and one still running
+    :data:`STREAM_GRACE_S` later (a client that does not read) is cut."""
 
     def __init__(self, app: ASGIApp, seconds: float, prompts: Prompts) -> None:
         self.app, self.seconds, self.prompts = app, seconds, prompts
@@ -116,18 +215,29 @@ class Timeout:
                 started.set()
             await send(message)
 
-        handler = asyncio.ensure_future(self.app(scope, receive, watch))
+        # The handler's task copies this context: the routes, the thread pool and the embedding
+        # thread all see the deadline.
+        with deadline_in(self.seconds):
+            handler = asyncio.ensure_future(self.app(scope, receive, watch))
         waiter = asyncio.ensure_future(started.wait())
         await asyncio.wait({handler, waiter}, timeout=self.seconds, return_when="FIRST_COMPLETED")
         waiter.cancel()
-        if handler.done() or started.is_set():
+        if started.is_set() and not handler.done():
+            await asyncio.wait({handler}, timeout=self.seconds + STREAM_GRACE_S)
+        if handler.done():
             await handler
             return
-        # The work in the thread pool cannot be interrupted; its result is dropped.
         handler.cancel()
-        headers = _headers(scope)
+        if started.is_set():
+            access_log.warning("stream cut %.0f s after its deadline", STREAM_GRACE_S)
+            return
+        await self._refuse(scope, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
         seconds = f"{self.seconds:g}"
-        body = error_body(self.prompts, client_language(headers), "timeout", seconds=seconds)
+        body = error_body(
+            self.prompts, client_language(_headers(scope)), "timeout", seconds=seconds
+        )
         await JSONResponse(body, status_code=504)(scope, _no_receive, send)
 
 
@@ -184,11 +294,17 @@ async def _no_receive() -> Message:
 
 
 class RateLimiter:
-    """A token bucket per client: ``per_minute`` requests, refilled continuously."""
+    """A token bucket per client: ``per_minute`` requests, refilled continuously.
 
-    def __init__(self, per_minute: int) -> None:
+    The buckets are kept in least-recently-used order and the oldest is forgotten past
+    ``capacity`` clients, so a call costs the same with a hundred clients or a million (a full
+    scan of the buckets cost 12 ms a call under the lock past 100,000 of them). A client forgotten
+    that way had not asked anything for longer than every other one, so its bucket was full."""
+
+    def __init__(self, per_minute: int, capacity: int = 100_000) -> None:
         self.per_minute = per_minute
-        self._buckets: dict[str, tuple[float, float]] = {}
+        self.capacity = capacity
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._lock = threading.Lock()
 
     def take(self, client: str) -> tuple[bool, int, float]:
@@ -196,54 +312,45 @@ class RateLimiter:
         rate = self.per_minute / 60.0
         now = time.monotonic()
         with self._lock:
-            tokens, last = self._buckets.get(client, (float(self.per_minute), now))
+            tokens, last = self._buckets.pop(client, (float(self.per_minute), now))
             tokens = min(float(self.per_minute), tokens + (now - last) * rate)
             allowed = tokens >= 1
             if allowed:
                 tokens -= 1
             self._buckets[client] = (tokens, now)
-            if len(self._buckets) > 100_000:  # forget idle clients rather than grow without bound
-                self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 120}
+            if len(self._buckets) > self.capacity:
+                self._buckets.popitem(last=False)
         wait = 0.0 if tokens >= 1 else (1 - tokens) / rate
         return allowed, int(tokens), wait
 
 
-def install(
-    app: FastAPI,
-    prompts: Prompts,
-    max_body_bytes: int,
-    rate_limit_per_minute: int,
-    timeout_s: float,
-) -> None:
-    """Error handlers, the body limit, the rate limit and the timeout, on ``app``."""
-    limiter = RateLimiter(rate_limit_per_minute) if rate_limit_per_minute else None
+def client_key(host: str) -> str:
+    """Whom a bucket counts: the address, or its /64 network for IPv6, since one host is given a
+    whole /64 and would otherwise have 2**64 buckets."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
-    @app.middleware("http")
-    async def log_request(request: Request, call_next: Any) -> Any:
-        request_id = uuid.uuid4().hex[:12]
-        started = time.perf_counter()
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = request_id
-        elapsed = (time.perf_counter() - started) * 1000
-        access_log.info(
-            "%s %s %s %d %.1fms",
-            request_id,
-            request.method,
-            request.url.path,
-            response.status_code,
-            elapsed,
-        )
-        return response
 
-    @app.middleware("http")
-    async def rate_limit(request: Request, call_next: Any) -> Any:
-        if (
-            limiter is None
-            or request.method != "POST"
-            or not request.url.path.startswith(LIMITED_PATHS)
-        ):
-            return await call_next(request)
-        allowed, left, wait = limiter.take(request.client.host if request.client else "unknown")
+class RateLimit:
+    """Refuses with 429 a client that has used its quota of the kind of work a path does
+    (``limits``: bucket name → requests a minute; 0 or absent: unlimited)."""
+
+    def __init__(self, app: ASGIApp, limits: dict[str, int], prompts: Prompts) -> None:
+        self.app, self.prompts = app, prompts
+        self.limiters = {name: RateLimiter(n) for name, n in limits.items() if n > 0}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limiter = self._limiter(scope)
+        if limiter is None:
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        allowed, left, wait = limiter.take(client_key(client[0]) if client else "unknown")
         headers = {
             "X-RateLimit-Limit": str(limiter.per_minute),
             "X-RateLimit-Remaining": str(left),
@@ -251,13 +358,34 @@ def install(
         }
         if not allowed:
             retry = str(max(1, math.ceil(wait)))
-            body = error_body(
-                prompts, client_language(request.headers), "rate_limited", seconds=retry
+            language = client_language(_headers(scope))
+            body = error_body(self.prompts, language, "rate_limited", seconds=retry)
+            response = JSONResponse(
+                body, status_code=429, headers={**headers, "Retry-After": retry}
             )
-            return JSONResponse(body, status_code=429, headers={**headers, "Retry-After": retry})
-        response = await call_next(request)
-        response.headers.update(headers)
-        return response
+            await response(scope, receive, send)
+            return
+        extra = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+        async def announce(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, announce)
+
+    def _limiter(self, scope: Scope) -> RateLimiter | None:
+        if scope["type"] != "http" or scope["method"] == "OPTIONS":
+            return None
+        path = scope["path"]
+        for prefix, name in _BUCKETS:
+            if path == prefix or path.startswith(prefix + "/"):
+                return self.limiters.get(name)
+        return None
+
+
+def install(app: FastAPI, settings: Settings, prompts: Prompts) -> None:
+    """Error handlers and the middleware stack (see the module's docstring for its order)."""
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -282,12 +410,40 @@ def install(
             body, status_code=exc.status_code, headers=getattr(exc, "headers", None)
         )
 
-    @app.exception_handler(Exception)
-    async def crashed(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(
-            error_body(prompts, client_language(request.headers), "internal_error"), status_code=500
-        )
+    @app.exception_handler(DeadlineExceededError)
+    async def late(request: Request, exc: DeadlineExceededError) -> JSONResponse:
+        return JSONResponse(late_error(prompts, request.headers, exc), status_code=504)
 
-    app.add_middleware(BodyLimit, limit=max_body_bytes, prompts=prompts)
+    # Starlette adds each middleware outside the ones before it: innermost first.
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, prompts=prompts)
     # Outside the body limit: a client that sends its body slowly runs into the timeout too.
-    app.add_middleware(Timeout, seconds=timeout_s, prompts=prompts)
+    app.add_middleware(Timeout, seconds=settings.request_timeout_s, prompts=prompts)
+    limits = {
+        "chat": settings.rate_limit_per_minute,
+        "search": settings.search_rate_limit_per_minute,
+        "admin": settings.admin_rate_limit_per_minute,
+    }
+    app.add_middleware(RateLimit, limits=limits, prompts=prompts)
+    # Outside the rate limit: refusals (413, 429) carry CORS headers the widget can read.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type", "Authorization"],
+        allow_credentials=False,
+        # Cross-origin pages (the widget) may read when to retry after a 429.
+        expose_headers=[
+            "Retry-After",
+            "X-RateLimit-Limit",
+            "X-RateLimit-Remaining",
+            "X-RateLimit-Reset",
+            "X-Request-ID",
+        ],
+    )
+    app.add_middleware(RequestLog, prompts=prompts)
+
+
+def late_error(prompts: Prompts, headers: Any, exc: DeadlineExceededError) -> dict[str, Any]:
+    """The error body of a request whose deadline passed: a 504's, or a stream's last event."""
+    seconds = f"{exc.seconds:g}"
+    return error_body(prompts, client_language(headers), "timeout", seconds=seconds)

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
 from api import limits
 from api.routes import (
@@ -44,35 +43,22 @@ def create_app(settings: Settings | None = None, service: ChatService | None = N
         app.state.rebuilder = Rebuilder(settings, on_built=lambda _: chat_service.reload())
         yield
 
+    production = settings.environment == "production"
     app = FastAPI(
         title="CancerAssist",
         version=__version__,
         description="Cited, bilingual answers about cancer-research networks.",
         lifespan=lifespan,
         responses=limits.COMMON_ERRORS,
+        # The interactive pages load their scripts from a CDN: not in production (the
+        # description stays at /openapi.json).
+        docs_url=None if production else "/docs",
+        redoc_url=None if production else "/redoc",
+        # A redirect to the same path with or without its last "/" is built from the Host
+        # header, which a client chooses: none is made, the exact path answers or 404s.
+        redirect_slashes=False,
     )
-    limits.install(
-        app,
-        Prompts.load(settings.prompts_dir),
-        settings.max_body_bytes,
-        settings.rate_limit_per_minute,
-        settings.request_timeout_s,
-    )
-    # Added last, so outermost: refusals (413, 429) carry CORS headers the widget can read.
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.cors_origins,
-        allow_methods=["GET", "POST"],
-        allow_headers=["Content-Type", "Authorization"],
-        allow_credentials=False,
-        # Cross-origin pages (the widget) may read when to retry after a 429.
-        expose_headers=[
-            "Retry-After",
-            "X-RateLimit-Limit",
-            "X-RateLimit-Remaining",
-            "X-RateLimit-Reset",
-        ],
-    )
+    limits.install(app, settings, Prompts.load(settings.prompts_dir))
     for module in (chat, openai_compat, search, facts, documents, feedback, health, widget, admin):
         app.include_router(module.router)
     return app

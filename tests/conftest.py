@@ -22,6 +22,12 @@ from cancerassist.profile import NEUTRAL, CorpusProfile
 from cancerassist.retrieve import HybridRetriever
 
 ROOT = Path(__file__).resolve().parent.parent
+# Functional tests send many requests from one address; test_limits checks the limiter.
+NO_RATE_LIMITS = {
+    "rate_limit_per_minute": 0,
+    "search_rate_limit_per_minute": 0,
+    "admin_rate_limit_per_minute": 0,
+}
 CORPUS = ROOT / "corpus"
 
 
@@ -126,9 +132,8 @@ def service(
 
 @pytest.fixture(scope="session")
 def api_settings(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    # Functional tests send many requests from one address; test_limits checks the limiter.
     return settings.model_copy(
-        update={"data_dir": tmp_path_factory.mktemp("data"), "rate_limit_per_minute": 0}
+        update={"data_dir": tmp_path_factory.mktemp("data"), **NO_RATE_LIMITS}
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -14,9 +15,15 @@ from api.background import free_port
 class StubLLM:
     """An OpenAI-compatible chat server whose reply a test chooses; it records every request."""
 
-    def __init__(self, reply: Callable[[list[dict[str, Any]]], str]) -> None:
+    def __init__(
+        self, reply: Callable[[list[dict[str, Any]]], str], chunk_delay_s: float = 0.0
+    ) -> None:
+        """``chunk_delay_s``: the pause before each streamed chunk (a slow model)."""
         self.reply = reply
+        self.chunk_delay_s = chunk_delay_s
         self.requests: list[dict[str, Any]] = []
+        # Streams whose client went away before their end.
+        self.abandoned = 0
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -28,22 +35,10 @@ class StubLLM:
                     self.send_response(200)
                     self.send_header("Content-Type", "text/event-stream")
                     self.end_headers()
-                    for i in range(0, len(text), 7):
-                        chunk = {
-                            "id": "x",
-                            "object": "chat.completion.chunk",
-                            "created": 0,
-                            "model": "stub",
-                            "choices": [
-                                {
-                                    "index": 0,
-                                    "delta": {"content": text[i : i + 7]},
-                                    "finish_reason": None,
-                                }
-                            ],
-                        }
-                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                    self.wfile.write(b"data: [DONE]\n\n")
+                    try:
+                        self._write_chunks(text)
+                    except (BrokenPipeError, ConnectionResetError):
+                        stub.abandoned += 1
                     return
                 payload = json.dumps(
                     {
@@ -66,6 +61,26 @@ class StubLLM:
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+
+            def _write_chunks(self, text: str) -> None:
+                for i in range(0, len(text), 7):
+                    time.sleep(stub.chunk_delay_s)
+                    chunk = {
+                        "id": "x",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": "stub",
+                        "choices": [
+                            {
+                                "index": 0,
+                                "delta": {"content": text[i : i + 7]},
+                                "finish_reason": None,
+                            }
+                        ],
+                    }
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
 
             def log_message(self, *args: Any) -> None:
                 pass

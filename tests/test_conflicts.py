@@ -24,7 +24,7 @@ from cancerassist.models import (
 )
 from cancerassist.text import instructs
 
-from .conftest import service_with
+from .conftest import NO_RATE_LIMITS, service_with
 
 ATTACKER = "attacker@evil.example"
 # The three shapes a planted contact takes: a table under a valorisation heading, orders in
@@ -223,7 +223,7 @@ def test_a_planted_contact_never_replaces_the_real_one(
 
 
 def test_conflicts_travel_in_the_api(planted_service: ChatService, settings: Settings) -> None:
-    app_settings = settings.model_copy(update={"rate_limit_per_minute": 0})
+    app_settings = settings.model_copy(update=NO_RATE_LIMITS)
     with TestClient(create_app(app_settings, planted_service)) as client:
         body = {
             "messages": [{"role": "user", "content": "Who handles technology transfer at AP-HP?"}]

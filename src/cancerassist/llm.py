@@ -1,5 +1,5 @@
-"""The optional language model: any OpenAI-compatible server, reached through llama-index's
-``OpenAILike``, and the guard that keeps its answers to what the evidence says.
+"""The optional language model: any OpenAI-compatible server, reached through the ``openai``
+client, and the guard that keeps its answers to what the evidence says.
 
 Retrieved text is data, not instructions: the prompt puts it inside a delimited block marked as
 untrusted, and :func:`unsupported_claims` rejects an answer whose e-mail addresses, web
@@ -15,13 +15,17 @@ Example::
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Protocol
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Protocol, cast
 
 import phonenumbers
 
 from cancerassist.amounts import find_amounts
+from cancerassist.deadline import time_left
 from cancerassist.text import EMAIL, WEB_ADDRESS
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 _NUMBER = re.compile(r"\d[\d\s.,\u00a0\u202f]*\d|\d")
 EVIDENCE_OPEN = "<<<UNTRUSTED_DOCUMENTS"
@@ -29,33 +33,38 @@ EVIDENCE_CLOSE = "UNTRUSTED_DOCUMENTS>>>"
 
 
 class LLM(Protocol):
-    """What the chat service needs from a language model: a streamed reply to a conversation."""
+    """What the chat service needs from a language model: a streamed reply to a conversation,
+    which the caller may close before its end (the request's deadline passed)."""
 
-    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]: ...
+    def stream(self, messages: list[dict[str, str]]) -> Generator[str, None, None]: ...
 
 
 class OpenAILikeLLM:
+    """Any OpenAI-compatible server, through the ``openai`` client. (llama-index's
+    ``OpenAILike`` hid the HTTP stream inside its own generators: a reply abandoned at the
+    deadline kept its connection, and the server kept generating, until a garbage collection.)"""
+
     def __init__(self, *, base_url: str, model: str, api_key: str, timeout_s: float = 30.0) -> None:
-        from llama_index.llms.openai_like import OpenAILike
+        from openai import OpenAI
 
-        self._llm = OpenAILike(
-            model=model,
-            api_base=base_url,
-            api_key=api_key,
-            timeout=timeout_s,
-            max_retries=0,
-            is_chat_model=True,
-            context_window=8192,
+        self._client = OpenAI(base_url=base_url, api_key=api_key, max_retries=0)
+        self._model, self._timeout_s = model, timeout_s
+
+    def stream(self, messages: list[dict[str, str]]) -> Generator[str, None, None]:
+        # Waiting for the server's first byte ends with the request's deadline too.
+        left = time_left()
+        timeout = self._timeout_s if left is None else max(0.1, min(self._timeout_s, left))
+        reply = self._client.chat.completions.create(
+            model=self._model,
+            messages=cast("list[ChatCompletionMessageParam]", messages),
+            stream=True,
             temperature=0.0,
+            timeout=timeout,
         )
-
-    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
-        from llama_index.core.base.llms.types import ChatMessage, MessageRole
-
-        chat = [ChatMessage(role=MessageRole(m["role"]), content=m["content"]) for m in messages]
-        for chunk in self._llm.stream_chat(chat):
-            if chunk.delta:
-                yield chunk.delta
+        with reply:  # closing the generator closes the connection: the server stops
+            for chunk in reply:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    yield chunk.choices[0].delta.content
 
 
 def evidence_block(passages: list[str]) -> str:

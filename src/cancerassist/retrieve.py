@@ -19,6 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from cancerassist.config import Settings
+from cancerassist.deadline import check_deadline
 from cancerassist.embed import Embedder
 from cancerassist.index import SearchIndex, load_index
 from cancerassist.models import Chunk, SearchHit, SearchResult
@@ -91,6 +92,7 @@ class HybridRetriever:
         "le RGO" is about the "Réseau Grand Ouest" the question names. ``about`` says
         whether a chunk is about what the query names: those candidates, in fused order, are
         a third ranking (the filter of a faceted search, as a vote rather than a cut)."""
+        check_deadline()
         timings: dict[str, float] = {}
         started = time.perf_counter()
         vector = self.embed(query)
