@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser lint test index run bench bench-scale bench-load eval-unseen clean
+.PHONY: install browser lint test index run bench bench-scale bench-load bench-abuse eval-unseen clean
 
 # torch first, pinned: 2.13.0 is a local CPU build here, any other spec pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml
@@ -39,6 +39,10 @@ bench-scale: install
 
 bench-load: install
 	$(BIN)/python eval/bench/load.py --out eval/bench/LOAD.md
+
+# What one abusive client can take: CPU per minute, work after 504s, idle sockets (issue 14).
+bench-abuse: install
+	$(BIN)/python eval/bench/abuse.py --out eval/bench/ABUSE.md
 
 # The unseen-documents set: the reference corpus plus eleven public documents nobody here wrote
 # (eval/unseen/SOURCES.md), indexed with no profile entry or metadata for them.

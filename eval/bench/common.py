@@ -96,6 +96,11 @@ def distinct(pool: list[str], count: int) -> list[str]:
 def server(workers: int = 1, env: dict[str, str] | None = None) -> Iterator[str]:
     """``cancerassist serve`` in its own process, without the rate limit (the benchmarks measure
     below it); yields the base URL once it is ready."""
-    unlimited = {**(env or {}), "CANCERASSIST_RATE_LIMIT_PER_MINUTE": "0"}
+    unlimited = {
+        **(env or {}),
+        "CANCERASSIST_RATE_LIMIT_PER_MINUTE": "0",
+        "CANCERASSIST_SEARCH_RATE_LIMIT_PER_MINUTE": "0",
+        "CANCERASSIST_ADMIN_RATE_LIMIT_PER_MINUTE": "0",
+    }
     with serve_process(unlimited, workers) as url:
         yield url
