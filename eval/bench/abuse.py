@@ -105,12 +105,12 @@ def search(http: httpx.Client, question: str) -> int:
 
 
 def work_after_timeouts() -> dict[str, Any]:
-    """16 heavy questions at once under a 2 s deadline: CPU spent once every reply is in."""
+    """40 heavy questions at once under a 1 s deadline: CPU spent once every reply is in."""
     with served(
-        rate_limit_per_minute="0", request_timeout_s="2", search_rate_limit_per_minute="0"
+        rate_limit_per_minute="0", request_timeout_s="1", search_rate_limit_per_minute="0"
     ) as (url, pid):
         rng = random.Random(5)
-        questions = [rare_question(rng) for _ in range(16)]
+        questions = [rare_question(rng) for _ in range(40)]
         statuses: list[int] = []
 
         def one(question: str) -> None:
@@ -198,11 +198,13 @@ def baseline_limiter() -> type:
 
 
 def limiter_cost(limiter_class: type, clients: int) -> tuple[float, float]:
+    """µs per call (p50, p95) for 300 new clients once ``clients`` are known, all recent (the
+    session-start limiter scanned its buckets on each call past 100,000)."""
     limiter = limiter_class(60)
     for i in range(clients):
         limiter.take(f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}")
     times = []
-    for i in range(2000):
+    for i in range(300):
         started = time.perf_counter()
         limiter.take(f"client-{i}")
         times.append((time.perf_counter() - started) * 1e6)
@@ -236,8 +238,8 @@ def main() -> None:
         "",
         "## Work, sockets and connections",
         "",
-        f"- CPU-seconds spent in the 10 s after the last reply of 16 heavy questions under a "
-        f"2 s deadline ({after['504']} of {after['n']} answered 504): **{after['after']:.2f}**",
+        f"- CPU-seconds spent in the 10 s after the last reply of 40 heavy questions sent at "
+        f"once under a 1 s deadline ({after['504']} of {after['n']} answered 504): **{after['after']:.2f}**",
         f"- sockets still open 7 s after opening {sockets['opened']} (200 silent, 50 sending a "
         f"byte every 0.5 s; header timeout 5 s): **{sockets['open_after']}**",
         f"- requests lost after a non-UTF-8 header on the same connection: "
@@ -249,7 +251,7 @@ def main() -> None:
         "|---|---|---|",
     ]
     old = baseline_limiter()
-    for clients in (1_000, 200_000):
+    for clients in (1_000, 100_000):
         ours = limiter_cost(RateLimiter, clients)
         theirs = limiter_cost(old, clients)
         lines.append(
