@@ -239,7 +239,8 @@ def main() -> None:
         "## Work, sockets and connections",
         "",
         f"- CPU-seconds spent in the 10 s after the last reply of 40 heavy questions sent at "
-        f"once under a 1 s deadline ({after['504']} of {after['n']} answered 504): **{after['after']:.2f}**",
+        f"once under a 1 s deadline ({after['504']} of {after['n']} answered 504): "
+        f"**{after['after']:.2f}**",
         f"- sockets still open 7 s after opening {sockets['opened']} (200 silent, 50 sending a "
         f"byte every 0.5 s; header timeout 5 s): **{sockets['open_after']}**",
         f"- requests lost after a non-UTF-8 header on the same connection: "
