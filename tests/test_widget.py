@@ -268,7 +268,8 @@ def test_document_text_is_never_html(
 ) -> None:
     page = opened(browser, host_page(host_dir, host_url, api_url, "host-xss.html"))
     ask(page, "Que dit la consigne de sécurité du widget ?")
-    shown = answers(page).filter(has_text="<img src=x")
+    # The tag in the document is plain text, its "<" neutralised at ingestion.
+    shown = answers(page).filter(has_text="‹img src=x")
     expect(shown).to_have_count(1, timeout=30_000)
     page.locator("#cancerassist-widget .cite").first.click()
     expect(page.locator("#cancerassist-widget .viewer mark")).to_contain_text("onerror=")

@@ -74,6 +74,17 @@ def sources_line(response: ChatResponse) -> str:
     return f"\n\nSources: {cited}"
 
 
+# Answers are plain text, but OpenAI chat clients render what they get as Markdown with HTML:
+# characters that would make markup or a link out of a document's words are escaped, one by one
+# so that a tag cut across two streamed deltas is escaped all the same.
+_MARKDOWN_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "[": "\\[", "]": "\\]"})
+
+
+def markdown_safe(text: str) -> str:
+    """``text`` as Markdown that shows it as written: no raw HTML, no link, no image."""
+    return text.translate(_MARKDOWN_ESCAPES)
+
+
 def _completion(response: ChatResponse, model: str) -> dict[str, Any]:
     return {
         "id": f"chatcmpl-{response.message_id}",
@@ -85,7 +96,7 @@ def _completion(response: ChatResponse, model: str) -> dict[str, Any]:
                 "index": 0,
                 "message": {
                     "role": "assistant",
-                    "content": response.answer + sources_line(response),
+                    "content": markdown_safe(response.answer + sources_line(response)),
                 },
                 "finish_reason": "stop",
             }
@@ -142,7 +153,7 @@ def _stream(service: Any, request: ChatRequest, model: str) -> Iterator[str]:
                     "choices": [
                         {
                             "index": 0,
-                            "delta": {"role": "assistant", "content": data["text"]},
+                            "delta": {"role": "assistant", "content": markdown_safe(data["text"])},
                             "finish_reason": None,
                         }
                     ],
@@ -158,7 +169,11 @@ def _stream(service: Any, request: ChatRequest, model: str) -> Iterator[str]:
         "created": created,
         "model": model,
         "choices": [
-            {"index": 0, "delta": {"content": tail} if tail else {}, "finish_reason": "stop"}
+            {
+                "index": 0,
+                "delta": {"content": markdown_safe(tail)} if tail else {},
+                "finish_reason": "stop",
+            }
         ],
         "citations": [c.model_dump() for c in response.citations],
         "conflicts": [c.model_dump() for c in response.conflicts],

@@ -58,6 +58,10 @@ _DANGLING = re.compile(
 )
 
 
+# "<" before a letter, "/", "!" or "?": what a browser or a Markdown renderer reads as a tag.
+_TAG_OPENING = re.compile(r"<(?=[A-Za-z/!?])")
+
+
 class IngestError(Exception):
     """A file that cannot be indexed; the message says why, for the person who added it."""
 
@@ -327,12 +331,46 @@ def make_doc_id(relative: str, taken: set[str]) -> str:
     return doc_id
 
 
-def iter_corpus_files(corpus_dir: Path) -> Iterator[Path]:
+def iter_corpus_files(corpus_dir: Path) -> Iterator[tuple[Path, str | None]]:
+    """Every entry below ``corpus_dir`` (hidden ones aside) that is or claims to be a file, with
+    why it must be skipped, if it must: only regular files that resolve inside the corpus are
+    read, or a symbolic link would publish any file the server can read."""
+    root = corpus_dir.resolve()
     for path in sorted(corpus_dir.rglob("*")):
-        if path.is_file() and not any(
-            p.startswith(".") for p in path.relative_to(corpus_dir).parts
-        ):
-            yield path
+        relative = path.relative_to(corpus_dir)
+        if any(p.startswith(".") for p in relative.parts):
+            continue
+        if printable_name(str(relative)) != str(relative):
+            # Read on, it would fail when the build is written, after all the embedding work.
+            yield path, "file name is not valid UTF-8: rename the file; skipped"
+        elif path.is_symlink():
+            target = path.resolve()
+            if not target.exists():
+                yield path, "dangling symbolic link; skipped"
+            elif not target.is_relative_to(root):
+                yield path, "symbolic link to a file outside the corpus directory; skipped"
+            elif not target.is_file():
+                yield path, "symbolic link to a directory or special file; skipped"
+            else:
+                yield path, None
+        elif path.is_dir():
+            continue
+        elif not path.is_file():
+            yield path, "not a regular file (a named pipe, socket or device); skipped"
+        else:
+            yield path, None
+
+
+def neutralise_markup(text: str) -> str:
+    """``text`` with every ``<`` that could open a tag written ``‹`` (one character for one, so
+    offsets hold): a document's text is plain text, and an escaped ``&lt;img onerror=…&gt;``
+    in a web page must not come back as live markup in an answer, a title or a snippet."""
+    return _TAG_OPENING.sub("‹", text)
+
+
+def printable_name(relative: str) -> str:
+    """A file name as it can be reported: bytes that are not UTF-8 shown as U+FFFD."""
+    return relative.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def load_corpus(
@@ -346,9 +384,14 @@ def load_corpus(
     problems: list[IngestProblem] = []
     seen_hashes: dict[str, str] = {}
     taken: set[str] = set()
-    for path in iter_corpus_files(corpus_dir):
+    for path, skip in iter_corpus_files(corpus_dir):
         relative = path.relative_to(corpus_dir).as_posix()
         if relative in (METADATA_FILE, PROFILE_FILE):
+            continue
+        if skip is not None:
+            problems.append(
+                IngestProblem(path=printable_name(relative), severity="error", reason=skip)
+            )
             continue
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             problems.append(
@@ -370,6 +413,7 @@ def load_corpus(
             if digest in seen_hashes:
                 raise IngestError(f"duplicate of {seen_hashes[digest]}")
             text, warning, page_starts = read_text(path, data)
+            text = neutralise_markup(text)
             if not text.strip():
                 raise IngestError("empty: no text to index")
         except (IngestError, OSError) as exc:
@@ -384,9 +428,9 @@ def load_corpus(
             SourceDocument(
                 doc_id=make_doc_id(relative, taken),
                 path=relative,
-                title=meta.title or guess_title(text, path),
+                title=neutralise_markup(meta.title or guess_title(text, path)),
                 language=language,
-                description=meta.description or "",
+                description=neutralise_markup(meta.description or ""),
                 source_type=meta.source_type or path.suffix.lstrip(".").lower(),
                 subject=meta.subject or "",
                 trust=meta.trust,
