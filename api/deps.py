@@ -10,7 +10,7 @@ from fastapi import Depends, Header, Request
 from api.limits import ApiError
 from cancerassist.chat import ChatService
 from cancerassist.config import Settings
-from cancerassist.feedback import FeedbackStore
+from cancerassist.feedback import FeedbackStore, MessageSigner
 from cancerassist.index import Rebuilder
 
 
@@ -29,7 +29,13 @@ def get_feedback(request: Request) -> FeedbackStore:
     return store
 
 
+def get_signer(request: Request) -> MessageSigner:
+    signer: MessageSigner = request.app.state.signer
+    return signer
+
+
 ServiceDep = Annotated[ChatService, Depends(get_service)]
+SignerDep = Annotated[MessageSigner, Depends(get_signer)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 FeedbackDep = Annotated[FeedbackStore, Depends(get_feedback)]
 
@@ -42,18 +48,29 @@ def get_rebuilder(request: Request) -> Rebuilder:
 RebuilderDep = Annotated[Rebuilder, Depends(get_rebuilder)]
 
 
-def require_admin(
+def is_admin(
     settings: SettingsDep,
     authorization: Annotated[str | None, Header(max_length=512)] = None,
     x_api_key: Annotated[str | None, Header(max_length=512)] = None,
-) -> None:
-    """The admin key, as ``Authorization: Bearer <key>`` or ``X-API-Key``. Without a key in the
-    settings the admin API does not exist (404)."""
+) -> bool:
+    """The request carries the admin key, as ``Authorization: Bearer <key>`` or
+    ``X-API-Key``; never without a key in the settings."""
     if settings.admin_api_key is None:
-        raise ApiError(404, "not_found")
+        return False
     scheme, _, token = (authorization or "").partition(" ")
     given = x_api_key or (token.strip() if scheme.lower() == "bearer" else "")
     expected = settings.admin_api_key.get_secret_value()
     # Constant time: how much of a guess was right must not show in the response time.
-    if not hmac.compare_digest(given.encode(), expected.encode()):
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+AdminDep = Annotated[bool, Depends(is_admin)]
+
+
+def require_admin(settings: SettingsDep, admin: AdminDep) -> None:
+    """The admin key (see :func:`is_admin`). Without a key in the settings the admin API does
+    not exist (404)."""
+    if settings.admin_api_key is None:
+        raise ApiError(404, "not_found")
+    if not admin:
         raise ApiError(401, "unauthorized", headers={"WWW-Authenticate": "Bearer"})

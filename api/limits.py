@@ -80,7 +80,9 @@ _MEANINGS = {
     422: "Invalid request",
     429: "Rate limit reached (see Retry-After)",
     500: "Internal error",
+    503: "Storage failing, or too many connections",
     504: "The response did not start in time",
+    507: "Storage full: nothing was stored",
 }
 
 

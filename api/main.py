@@ -27,7 +27,7 @@ from cancerassist import __version__
 from cancerassist.answer import Prompts
 from cancerassist.chat import ChatService
 from cancerassist.config import Settings, get_settings
-from cancerassist.feedback import FeedbackStore
+from cancerassist.feedback import FeedbackStore, MessageSigner, message_key
 from cancerassist.index import Rebuilder
 
 
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, service: ChatService | None = N
         chat_service = service or ChatService.from_settings(settings)
         app.state.service = chat_service
         app.state.feedback = FeedbackStore(settings.data_dir / "feedback.sqlite3")
+        app.state.signer = MessageSigner(message_key(settings.data_dir))
         app.state.rebuilder = Rebuilder(settings, on_built=lambda _: chat_service.reload())
         yield
 

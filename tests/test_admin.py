@@ -22,6 +22,7 @@ from cancerassist.index import load_index
 from .conftest import NO_RATE_LIMITS
 
 KEY = "k3y-for-tests-0123456789"
+AUTH = {"Authorization": f"Bearer {KEY}"}
 ZEPHYR = (
     "\n\nProgramme Zéphyr\n\n"
     "Le programme Zéphyr finance douze bourses de mobilité pour de jeunes chercheurs en 2026.\n"
@@ -90,8 +91,8 @@ def test_short_admin_key_and_wildcard_cors_in_production_are_refused() -> None:
 
 def test_admin_lists_feedback_page_by_page(admin_client: TestClient) -> None:
     auth = {"Authorization": f"Bearer {KEY}"}
-    answer = ask(admin_client, "Qui contacter pour la valorisation à l'Institut Curie ?")
     for rating in ("up", "down", "up"):
+        answer = ask(admin_client, "Qui contacter pour la valorisation à l'Institut Curie ?")
         body = {"message_id": answer["message_id"], "rating": rating}
         assert admin_client.post("/api/feedback", json=body).status_code == 201
     first = admin_client.get("/api/admin/feedback?limit=2", headers=auth).json()
@@ -115,7 +116,7 @@ def test_reindex_swaps_the_new_build_in_while_serving(
         serving(create_app(admin_settings, service), admin_settings) as url,
         httpx.Client(base_url=url) as http,
     ):
-        before = http.get("/readyz").json()["build_id"]
+        before = http.get("/readyz", headers=AUTH).json()["build_id"]
         hit = http.get("/api/search", params=new).json()["hits"][0]["chunk"]
         assert "Zéphyr" not in hit["text"]
         steady_before = ask(http, steady)["answer"]
@@ -141,7 +142,11 @@ def test_reindex_swaps_the_new_build_in_while_serving(
         assert job["report"]["embedded"] >= 1
         assert job["report"]["reused"] >= job["report"]["chunks"] - 3
 
-        assert http.get("/readyz").json()["build_id"] == job["report"]["build_id"] != before
+        assert (
+            http.get("/readyz", headers=AUTH).json()["build_id"]
+            == job["report"]["build_id"]
+            != before
+        )
         hit = http.get("/api/search", params=new).json()["hits"][0]["chunk"]
         assert "Le programme Zéphyr finance douze bourses" in hit["text"]
         assert ask(http, steady)["answer"] == steady_before
@@ -151,7 +156,7 @@ def test_reindex_waits_for_a_build_started_by_hand(
     admin_client: TestClient, admin_settings: Settings
 ) -> None:
     auth = {"Authorization": f"Bearer {KEY}"}
-    before = admin_client.get("/readyz").json()["build_id"]
+    before = admin_client.get("/readyz", headers=AUTH).json()["build_id"]
     rebuilder = admin_client.app.state.rebuilder  # type: ignore[attr-defined]
     with (admin_settings.index_dir / ".build.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # as `cancerassist index` run by hand holds it
@@ -160,14 +165,18 @@ def test_reindex_waits_for_a_build_started_by_hand(
         assert waiting.status == "running", waiting.error
     job = rebuilder.wait(timeout=120)
     assert job.status == "succeeded", job.error
-    assert admin_client.get("/readyz").json()["build_id"] == job.report.build_id != before
+    assert (
+        admin_client.get("/readyz", headers=AUTH).json()["build_id"]
+        == job.report.build_id
+        != before
+    )
 
 
 def test_failed_reindex_is_reported_and_the_old_build_keeps_serving(
     admin_client: TestClient, admin_settings: Settings
 ) -> None:
     auth = {"Authorization": f"Bearer {KEY}"}
-    before = admin_client.get("/readyz").json()["build_id"]
+    before = admin_client.get("/readyz", headers=AUTH).json()["build_id"]
     for path in admin_settings.corpus_dir.iterdir():
         if path.is_file():
             path.unlink()
@@ -177,7 +186,7 @@ def test_failed_reindex_is_reported_and_the_old_build_keeps_serving(
     assert job.status == "failed"
     assert "no readable document" in job.error
     assert admin_client.get("/api/admin/reindex", headers=auth).json()["status"] == "failed"
-    assert admin_client.get("/readyz").json()["build_id"] == before
+    assert admin_client.get("/readyz", headers=AUTH).json()["build_id"] == before
     assert "techtransfer@curie.fr" in str(
         ask(admin_client, "Qui contacter pour la valorisation à l'Institut Curie ?")["answer"]
     )

@@ -134,10 +134,7 @@ def test_search_facts_documents_health(client: TestClient) -> None:
     ] or [c["email"] for c in contacts if c["email"]] == ["techtransfer@curie.fr"]
     assert client.get("/api/documents/no-such-doc").status_code == 404
     assert client.get("/healthz").json() == {"status": "ok"}
-    ready = client.get("/readyz").json()
-    assert ready["status"] == "ready"
-    assert ready["documents"] == 4
-    assert ready["chunks"] > 100
+    assert client.get("/readyz").json() == {"status": "ready", "degraded": False}
 
 
 def test_feedback_is_stored_with_the_rated_exchange(

@@ -109,13 +109,16 @@ def test_load_during_a_reindex_loses_nothing(
     with serving(app, settings) as url:
         before, after, done = asyncio.run(run_load(url))
         job = app.state.rebuilder.wait(timeout=120)
-        build_after = httpx.get(f"{url}/readyz").json()["build_id"]
+        build_after = httpx.get(f"{url}/readyz", headers={"Authorization": f"Bearer {KEY}"}).json()[
+            "build_id"
+        ]
 
     statuses = [status for _, status, _ in done]
     assert len(done) == CHATS + FEEDBACKS
     assert [s for s in statuses if s >= 500] == []
     assert all(status == 200 for kind, status, _ in done if kind == "chat")
-    assert all(status == 201 for kind, status, _ in done if kind == "feedback")
+    # 200: a rating of an answer another client had rated already, replaced.
+    assert all(status in (200, 201) for kind, status, _ in done if kind == "feedback")
     assert FeedbackStore(settings.data_dir / "feedback.sqlite3").count() == FEEDBACKS
 
     assert job is not None

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from fastapi import APIRouter, Request
 from sse_starlette.sse import EventSourceResponse
 
-from api.deps import ServiceDep
+from api.deps import ServiceDep, SignerDep
 from api.limits import late_error
 from cancerassist.deadline import DeadlineExceededError
 from cancerassist.models import ChatRequest, ChatResponse
@@ -17,9 +17,12 @@ router = APIRouter(prefix="/api", tags=["chat"])
 
 
 @router.post("/chat", response_model=ChatResponse)
-def chat(request: ChatRequest, service: ServiceDep) -> ChatResponse:
-    """Answer the last user message of the conversation, with citations."""
-    return service.run(request)
+def chat(request: ChatRequest, service: ServiceDep, signer: SignerDep) -> ChatResponse:
+    """Answer the last user message of the conversation, with citations. Its ``message_id``
+    is signed: feedback may rate it, from any worker."""
+    response = service.run(request)
+    response.message_id = signer.sign(response.message_id)
+    return response
 
 
 @router.post(
@@ -29,7 +32,9 @@ def chat(request: ChatRequest, service: ServiceDep) -> ChatResponse:
         200: {"content": {"text/event-stream": {}}, "description": "delta…, citations, done"}
     },
 )
-def chat_stream(request: ChatRequest, service: ServiceDep, http: Request) -> EventSourceResponse:
+def chat_stream(
+    request: ChatRequest, service: ServiceDep, signer: SignerDep, http: Request
+) -> EventSourceResponse:
     """The same answer as ``/api/chat`` as events: ``delta`` (text), ``citations``, ``done``
     (the whole ChatResponse); or, when the request's time runs out, ``error`` (the 504's body)
     as the last event."""
@@ -37,6 +42,8 @@ def chat_stream(request: ChatRequest, service: ServiceDep, http: Request) -> Eve
     def events() -> Iterator[dict[str, str]]:
         try:
             for name, data in service.stream(request):
+                if name == "done":
+                    data["message_id"] = signer.sign(data["message_id"])
                 yield {"event": name, "data": json.dumps(data, ensure_ascii=False)}
         except DeadlineExceededError as exc:
             late = late_error(service.prompts, http.headers, exc)

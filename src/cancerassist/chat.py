@@ -17,6 +17,7 @@ Example::
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -68,7 +69,13 @@ from cancerassist.conflicts import settle
 from cancerassist.deadline import check_deadline
 from cancerassist.embed import Embedder, load_embedder
 from cancerassist.facts import POSTAL_ADDRESS
-from cancerassist.index import IndexUnavailableError, SearchIndex, build_index, load_index
+from cancerassist.index import (
+    CURRENT,
+    IndexUnavailableError,
+    SearchIndex,
+    build_index,
+    load_index,
+)
 from cancerassist.llm import LLM, OpenAILikeLLM, evidence_block, unsupported_claims
 from cancerassist.lookup import (
     EMAIL_ASKED,
@@ -105,6 +112,7 @@ from cancerassist.text import (
     tokenize,
 )
 
+log = logging.getLogger(__name__)
 _RECENT_ANSWERS = 5000
 # Routes within this much of the best one are tried, best first; the rest are too unlikely
 # to be what the question asks (exemplar cosines, see cancerassist.analysis).
@@ -399,11 +407,16 @@ class ChatService:
         embedder = load_embedder(settings.embedder, settings.embedding_model)
         try:
             index = load_index(settings.index_dir, embedder, settings.hnsw_ef_search)
-        except IndexUnavailableError:
+        except IndexUnavailableError as exc:
             if not build_if_missing:
                 raise
+            damaged = (settings.index_dir / CURRENT).exists()
+            if damaged:  # not a first start: say why the index is rebuilt
+                log.warning("%s; rebuilding the index from the corpus", exc)
             build_index(settings, embedder)
             index = load_index(settings.index_dir, embedder, settings.hnsw_ef_search)
+            if damaged:
+                index.refused = f"{exc}; rebuilt from the corpus"
         llm = None
         if settings.llm_base_url:
             llm = OpenAILikeLLM(

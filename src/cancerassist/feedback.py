@@ -13,7 +13,11 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import os
+import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -56,13 +60,24 @@ class StoredFeedback(FeedbackRecord):
     created_at: datetime
 
 
+class StorageError(Exception):
+    """Feedback could not be stored; ``full`` when the disk (or the database) is full."""
+
+    def __init__(self, reason: str, full: bool) -> None:
+        super().__init__(reason)
+        self.full = full
+
+
 class FeedbackStore:
-    """One SQLite file; safe to use from the server's worker threads."""
+    """One SQLite file; safe to use from the server's worker threads and processes. One rating
+    per answer: rating it again replaces the first (the user changed their mind)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        # Why the last write failed, until one succeeds: readiness reports it.
+        self.failure: str | None = None
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(_SCHEMA)
@@ -76,24 +91,51 @@ class FeedbackStore:
         finally:
             db.close()
 
-    def add(self, record: FeedbackRecord) -> int:
+    def add(self, record: FeedbackRecord) -> tuple[int, bool]:
+        """Store ``record``: its row id, and whether it replaced an earlier rating of the same
+        answer. :class:`StorageError` if it could not be stored (nothing was)."""
         citations = json.dumps([c.model_dump() for c in record.citations], ensure_ascii=False)
-        with self._lock, self._connect() as db:
-            cursor = db.execute(
-                "INSERT INTO feedback (created_at, message_id, rating, comment, language, question,"
-                " answer, citations) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    datetime.now(UTC).isoformat(),
-                    record.message_id,
-                    record.rating,
-                    record.comment,
-                    record.language,
-                    record.question,
-                    record.answer,
-                    citations,
-                ),
-            )
-            return int(cursor.lastrowid or 0)
+        values = (
+            datetime.now(UTC).isoformat(),
+            record.message_id,
+            record.rating,
+            record.comment,
+            record.language,
+            record.question,
+            record.answer,
+            citations,
+        )
+        try:
+            with self._lock, self._connect() as db:
+                # One writer at a time across processes, so two workers do not both insert.
+                db.execute("BEGIN IMMEDIATE")
+                earlier = db.execute(
+                    "SELECT id FROM feedback WHERE message_id = ? ORDER BY id LIMIT 1",
+                    (record.message_id,),
+                ).fetchone()
+                if earlier is None:
+                    cursor = db.execute(
+                        "INSERT INTO feedback (created_at, message_id, rating, comment, language,"
+                        " question, answer, citations) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        values,
+                    )
+                    row, replaced = int(cursor.lastrowid or 0), False
+                else:
+                    db.execute(
+                        "UPDATE feedback SET created_at = ?, message_id = ?, rating = ?,"
+                        " comment = ?, language = COALESCE(?, language),"
+                        " question = COALESCE(?, question), answer = COALESCE(?, answer),"
+                        " citations = ? WHERE id = ?",
+                        (*values, earlier[0]),
+                    )
+                    row, replaced = int(earlier[0]), True
+        except (sqlite3.Error, OSError) as exc:
+            full = isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower()
+            full = full or getattr(exc, "errno", None) in (28, 27)  # ENOSPC, EFBIG
+            self.failure = f"feedback storage: {exc}"
+            raise StorageError(str(exc), full) from exc
+        self.failure = None
+        return row, replaced
 
     def count(self) -> int:
         with self._connect() as db:
@@ -123,3 +165,47 @@ class FeedbackStore:
                 "comment": row["comment"],
                 "source": "feedback",
             }
+
+
+class MessageSigner:
+    """Message ids a client can send back (feedback) and any worker or replica sharing the key
+    can check were issued by the service, with no shared memory: ``<id>.<HMAC of the id>``."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def sign(self, message_id: str) -> str:
+        return f"{message_id}.{self._mac(message_id)}"
+
+    def verify(self, signed: str) -> str | None:
+        """The id ``signed`` carries if the service issued it, else None."""
+        message_id, _, mac = signed.rpartition(".")
+        if message_id and hmac.compare_digest(mac, self._mac(message_id)):
+            return message_id
+        return None
+
+    def _mac(self, message_id: str) -> str:
+        return hmac.new(self._key, message_id.encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def message_key(data_dir: Path) -> bytes:
+    """The key message ids are signed with: ``message.key`` under ``data_dir``, made on first
+    use (readable by its owner only) and read by every worker that shares the directory."""
+    path = data_dir / "message.key"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        # Written aside, then linked in place: a worker starting at the same moment reads a
+        # whole key or makes its own and loses the race, never reads half of one.
+        draft = data_dir / f".message.key.{os.getpid()}.{secrets.token_hex(4)}"
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as f:
+            f.write(secrets.token_bytes(32))
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_bytes()

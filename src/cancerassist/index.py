@@ -28,6 +28,7 @@ import hashlib
 import logging
 import math
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -67,6 +68,8 @@ from cancerassist.text import tokenize
 FORMAT_VERSION = 3
 CURRENT = "CURRENT"
 BUILDS = "builds"
+# What a build id looks like (made in build_index): CURRENT must name one, not a path.
+_BUILD_ID = re.compile(r"[0-9]{8}T[0-9]{6}-[0-9a-f]{6}")
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 DOCUMENTS = "documents.jsonl"
@@ -473,14 +476,26 @@ def _prune(builds: Path, keep: int, current: str) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def current_build(index_dir: Path) -> Path:
+def named_build(index_dir: Path) -> str:
+    """The build id ``CURRENT`` names; :class:`IndexUnavailableError` if there is none or the
+    pointer is not a build id (bytes that are not UTF-8, a path)."""
     pointer = index_dir / CURRENT
     if not pointer.exists():
         raise IndexUnavailableError(f"no index in {index_dir}: build one with `cancerassist index`")
-    build_dir = index_dir / BUILDS / pointer.read_text(encoding="utf-8").strip()
+    try:
+        named = pointer.read_bytes().decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IndexUnavailableError(f"{pointer} is unreadable ({exc})") from exc
+    if not _BUILD_ID.fullmatch(named):
+        raise IndexUnavailableError(f"{pointer} does not name a build ({named[:40]!r})")
+    return named
+
+
+def current_build(index_dir: Path) -> Path:
+    build_dir = index_dir / BUILDS / named_build(index_dir)
     if not build_dir.is_dir():
         raise IndexUnavailableError(
-            f"{pointer} names a missing build {build_dir.name}; rebuild the index"
+            f"{index_dir / CURRENT} names a missing build {build_dir.name}; rebuild the index"
         )
     return build_dir
 
@@ -523,33 +538,42 @@ def check_build(build_dir: Path, embedder: Embedder | None = None) -> Manifest:
     return manifest
 
 
+def _candidates(index_dir: Path) -> tuple[list[Path], list[str]]:
+    """Builds to try, the one ``CURRENT`` names first, then the others newest first; and why
+    the one it names cannot even be tried."""
+    refusals: list[str] = []
+    first: list[Path] = []
+    try:
+        first = [current_build(index_dir)]
+    except IndexUnavailableError as exc:
+        if not (index_dir / CURRENT).exists():
+            raise
+        refusals.append(str(exc))
+    others = [b for b in reversed(complete_builds(index_dir / BUILDS)) if b not in first]
+    return first + others, refusals
+
+
 def good_build(
     index_dir: Path, embedder: Embedder | None = None
 ) -> tuple[Path, Manifest, str | None]:
     """The build to serve, its manifest and, if it is not the build ``CURRENT`` names, why that
-    one was refused.
+    one was refused (its files checked against its manifest; see :func:`load_index` for a build
+    read whole)."""
+    candidates, refusals = _candidates(index_dir)
+    for candidate in candidates:
+        try:
+            return candidate, check_build(candidate, embedder), _why(refusals)
+        except IndexUnavailableError as exc:
+            refusals.append(str(exc))
+    raise IndexUnavailableError(_every_build_refused(index_dir, refusals))
 
-    A damaged or mismatched current build must not take the service down while an older
-    complete build is still good: the newest such build is used, and the reason is reported.
-    """
-    pointer = index_dir / CURRENT
-    try:
-        current = current_build(index_dir)
-        return current, check_build(current, embedder), None
-    except IndexUnavailableError as refused:
-        if not pointer.exists():
-            raise
-        named = pointer.read_text(encoding="utf-8").strip()
-        for candidate in reversed(complete_builds(index_dir / BUILDS)):
-            if candidate.name == named:
-                continue
-            try:
-                manifest = check_build(candidate, embedder)
-            except IndexUnavailableError:
-                continue
-            log.warning("%s; serving the previous good build %s", refused, candidate.name)
-            return candidate, manifest, str(refused)
-        raise
+
+def _why(refusals: list[str]) -> str | None:
+    return refusals[0] if refusals else None
+
+
+def _every_build_refused(index_dir: Path, refusals: list[str]) -> str:
+    return f"no good build in {index_dir}: " + "; ".join(refusals or ["no build"])
 
 
 def load_facts(index_dir: Path) -> FactStore:
@@ -563,22 +587,67 @@ def load_index(
     embedder: Embedder,
     hnsw_ef_search: int = Settings.model_fields["hnsw_ef_search"].default,
 ) -> SearchIndex:
-    """Load the build named by ``CURRENT``, refusing one made by another model or altered, in
-    which case the newest good previous build is served (``SearchIndex.refused`` says why)."""
+    """Load the build named by ``CURRENT``. A build that was made by another model, altered,
+    or whose files do not hold together once read (a manifest re-hashed over a truncated vector
+    file, a flat index relabelled HNSW) is refused, and the newest good previous build is served
+    (``SearchIndex.refused`` says why, and the log); with none, :class:`IndexUnavailableError`
+    gives every build's reason in one line."""
+    candidates, refusals = _candidates(index_dir)
+    for build_dir in candidates:
+        try:
+            manifest = check_build(build_dir, embedder)
+            index = _read_build(build_dir, manifest, embedder, hnsw_ef_search)
+        except IndexUnavailableError as exc:
+            refusals.append(str(exc))
+            continue
+        index.refused = _why(refusals)
+        if index.refused:
+            log.warning("%s; serving the previous good build %s", index.refused, build_dir.name)
+        return index
+    raise IndexUnavailableError(_every_build_refused(index_dir, refusals))
+
+
+def _read_build(
+    build_dir: Path, manifest: Manifest, embedder: Embedder, hnsw_ef_search: int
+) -> SearchIndex:
+    """A build's files read and checked against each other and the embedder."""
     import bm25s
     import faiss
 
-    build_dir, manifest, refused = good_build(index_dir, embedder)
-    with (build_dir / CHUNKS).open(encoding="utf-8") as f:
-        chunks = [Chunk.model_validate_json(line) for line in f]
-    with (build_dir / DOCUMENTS).open(encoding="utf-8") as f:
-        documents = {d.doc_id: d for d in (SourceDocument.model_validate_json(line) for line in f)}
-    dense: Any = faiss.read_index(str(build_dir / DENSE))
-    if manifest.dense_index == "hnsw":
+    try:
+        with (build_dir / CHUNKS).open(encoding="utf-8") as f:
+            chunks = [Chunk.model_validate_json(line) for line in f]
+        with (build_dir / DOCUMENTS).open(encoding="utf-8") as f:
+            documents = {
+                d.doc_id: d for d in (SourceDocument.model_validate_json(line) for line in f)
+            }
+        dense: Any = faiss.read_index(str(build_dir / DENSE))
+        bm25 = bm25s.BM25.load(str(build_dir / BM25))
+        facts = FactStore.model_validate_json((build_dir / FACTS).read_text(encoding="utf-8"))
+        profile = CorpusProfile.model_validate_json(
+            (build_dir / PROFILE).read_text(encoding="utf-8")
+        )
+    except (OSError, ValueError, RuntimeError) as exc:  # faiss raises RuntimeError
+        raise IndexUnavailableError(f"build {build_dir.name} is unreadable: {exc}") from exc
+    kind = "hnsw" if isinstance(dense, faiss.IndexHNSWFlat) else "flat"
+    problems = [
+        f"{dense.ntotal} vectors for {len(chunks)} chunks" if dense.ntotal != len(chunks) else "",
+        f"vectors of {dense.d} dimensions, the embedder makes {embedder.dimension}"
+        if dense.d != embedder.dimension
+        else "",
+        f"its manifest says {manifest.dense_index} but the index is {kind}"
+        if kind != manifest.dense_index
+        else "",
+        f"{manifest.counts.get('chunks')} chunks in its manifest, {len(chunks)} in its files"
+        if manifest.counts.get("chunks", len(chunks)) != len(chunks)
+        else "",
+    ]
+    if any(problems):
+        raise IndexUnavailableError(
+            f"build {build_dir.name} is damaged: " + "; ".join(p for p in problems if p)
+        )
+    if kind == "hnsw":
         dense.hnsw.efSearch = hnsw_ef_search
-    bm25 = bm25s.BM25.load(str(build_dir / BM25))
-    facts = FactStore.model_validate_json((build_dir / FACTS).read_text(encoding="utf-8"))
-    profile = CorpusProfile.model_validate_json((build_dir / PROFILE).read_text(encoding="utf-8"))
     return SearchIndex(
         path=build_dir,
         manifest=manifest,
@@ -588,7 +657,6 @@ def load_index(
         bm25=bm25,
         facts=facts,
         profile=profile,
-        refused=refused,
     )
 
 
