@@ -9,15 +9,23 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from api.background import serve_process
+from api.background import serve_process, serving
+from api.main import create_app
+from pydantic import SecretStr
 
 from cancerassist.config import Settings
+from cancerassist.ingest import parse_blocks
+from cancerassist.profile import NEUTRAL
 
+ADMIN_KEY = "an-admin-key-for-ingest-tests"
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 SECRET = "Le mot de passe du coffre Quillmark est tartempion-8812."
 XSS_PAGE = """<!doctype html><html><head><title>Lettre de la fondation Zorblatt</title></head>
 <body><h1>Lettre de la fondation Zorblatt</h1>
@@ -138,3 +146,91 @@ def test_markup_in_documents_never_comes_back_as_markup(hostile_server: tuple[st
             assert "<" not in rendered
             # Brackets escaped: Markdown makes no link or image of "[text](target)".
             assert not re.search(r"(?<!\\)[\[\]]", rendered)
+
+
+# 12. A bad metadata.json, a build that runs away, a large file.
+
+
+@pytest.mark.parametrize(
+    ("metadata", "said"),
+    [
+        ('{"documents": {', "not valid JSON: Expecting property name"),
+        (
+            '{"documents": {"notes.txt": {"language": "de"}}}',
+            "entry \"notes.txt\": language: Input should be 'fr' or 'en', got \"de\"",
+        ),
+        ('{"aliases": {"Vireo": "VI"}}', 'alias "Vireo": must be a list of names'),
+    ],
+)
+def test_a_bad_metadata_file_is_named_in_one_line_by_the_cli_and_the_admin_job(
+    scratch_settings: Settings, tmp_path: Path, metadata: str, said: str
+) -> None:
+    (scratch_settings.corpus_dir / "metadata.json").write_text(metadata, encoding="utf-8")
+    env = {
+        "CANCERASSIST_CORPUS_DIR": str(scratch_settings.corpus_dir),
+        "CANCERASSIST_INDEX_DIR": str(scratch_settings.index_dir),
+    }
+    built = run_cli(env, "index", "--no-progress")
+    assert built.returncode == 1
+    [line] = built.stderr.strip().splitlines()
+    assert line.startswith(f"error: {scratch_settings.corpus_dir / 'metadata.json'}: ")
+    assert said in line
+    assert "Traceback" not in built.stderr
+
+    settings = scratch_settings.model_copy(
+        update={"admin_api_key": SecretStr(ADMIN_KEY), "data_dir": tmp_path / "data"}
+    )
+    with serving(create_app(settings), settings) as url:
+        job = _reindexed(url)
+    assert job["status"] == "failed"
+    assert said in job["error"]
+    assert "pydantic" not in job["error"]
+
+
+def test_an_admin_reindex_that_runs_past_its_limit_is_stopped_and_the_build_kept(
+    scratch_settings: Settings, tmp_path: Path
+) -> None:
+    settings = scratch_settings.model_copy(
+        update={
+            "admin_api_key": SecretStr(ADMIN_KEY),
+            "data_dir": tmp_path / "data",
+            "reindex_timeout_s": 0.5,
+        }
+    )
+    with serving(create_app(settings), settings) as url:
+        before = httpx.get(url + "/readyz", headers=ADMIN).json()["build_id"]
+        job = _reindexed(url)
+        after = httpx.get(url + "/readyz", headers=ADMIN).json()["build_id"]
+    assert job["status"] == "failed"
+    assert "took more than 0.5 s and was stopped" in job["error"]
+    assert after == before
+
+
+def _reindexed(url: str) -> dict[str, Any]:
+    assert httpx.post(url + "/api/admin/reindex", headers=ADMIN).status_code == 202
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = httpx.get(url + "/api/admin/reindex", headers=ADMIN).json()
+        if job["status"] != "running":
+            return job
+        time.sleep(0.2)
+    raise AssertionError("the re-index did not finish")
+
+
+def test_layout_parsing_grows_linearly_with_a_file_written_as_one_paragraph() -> None:
+    """A page hard-wrapped without a blank line is one block built line after line: four
+    times the text must cost about four times as much, not sixteen (a 2.6 MB file ran for
+    minutes). Compared within the test, so the machine's speed does not matter."""
+    line = "la recherche sur le cancer du réseau régional finance des projets inter-\n"
+
+    def cost(lines: int) -> float:
+        text = "Rapport\n\n" + line * lines
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            parse_blocks(text, NEUTRAL)
+            best = min(best, time.perf_counter() - started)
+        return best
+
+    small, large = cost(2_000), cost(8_000)
+    assert large < 8 * small, f"{large:.3f} s for 4x the text of {small:.3f} s"

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     bm25_weight: float = Field(default=1.0, ge=0)
     retrieval_candidates: int = Field(default=50, ge=1, le=1000)
     keep_builds: int = Field(default=3, ge=1, le=50)
+    # A re-index started from the admin API is stopped past this (a corpus file that makes the
+    # build run away must not hold the job, and a CPU, for ever); the CLI has no limit.
+    reindex_timeout_s: float = Field(default=1800, gt=0, description="Admin re-index time limit")
 
     # Optional LLM: any OpenAI-compatible server (Ollama, vLLM, llama.cpp, a hosted API).
     llm_base_url: str = ""

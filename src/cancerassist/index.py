@@ -51,7 +51,7 @@ from cancerassist.chunk import chunk_document
 from cancerassist.config import Settings, settings_env
 from cancerassist.embed import Embedder
 from cancerassist.facts import extract_facts
-from cancerassist.ingest import Block, load_aliases, load_corpus, parse_blocks
+from cancerassist.ingest import Block, IngestError, load_aliases, load_corpus, parse_blocks
 from cancerassist.models import (
     Chunk,
     DenseKind,
@@ -314,7 +314,11 @@ def _read_corpus(
 ]:
     """The corpus's documents, their blocks and facts, read with its profile; what went wrong
     with each file, and a warning for each document that yields no fact."""
-    documents, problems = load_corpus(settings.corpus_dir, settings.max_file_bytes)
+    try:
+        documents, problems = load_corpus(settings.corpus_dir, settings.max_file_bytes)
+        aliases = load_aliases(settings.corpus_dir)
+    except IngestError as exc:  # the corpus as a whole (its directory, metadata.json)
+        raise IndexUnavailableError(str(exc)) from exc
     if not documents:
         raise IndexUnavailableError(f"no readable document in {settings.corpus_dir}")
     try:
@@ -322,7 +326,7 @@ def _read_corpus(
     except ProfileError as exc:
         raise IndexUnavailableError(str(exc)) from exc
     parsed = [(d, parse_blocks(d.text, profile)) for d in documents]
-    facts = extract_facts(parsed, load_aliases(settings.corpus_dir), profile)
+    facts = extract_facts(parsed, aliases, profile)
     yielding = {f.provenance.doc_id for f in facts.facts}
     problems += [
         IngestProblem(
@@ -727,6 +731,7 @@ class Rebuilder:
                 capture_output=True,
                 text=True,
                 check=False,
+                timeout=self.settings.reindex_timeout_s,
             )
             if done.returncode != 0:
                 lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
@@ -734,6 +739,12 @@ class Rebuilder:
             report = BuildReport.model_validate_json(done.stdout.strip().splitlines()[-1])
             self.on_built(report)
             update = {"status": "succeeded", "report": report}
+        except subprocess.TimeoutExpired:  # the build was killed; the current one serves on
+            update = {
+                "status": "failed",
+                "error": f"the re-index took more than {self.settings.reindex_timeout_s:g} s "
+                "and was stopped; the current build is still served",
+            }
         except Exception as exc:  # whatever went wrong is reported on the job, not lost
             update = {"status": "failed", "error": str(exc)}
         self.job = job.model_copy(update={**update, "finished_at": datetime.now(UTC)})

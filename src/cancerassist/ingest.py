@@ -19,10 +19,12 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+
+from pydantic import ValidationError
 
 from cancerassist.models import BlockKind, DocumentMeta, IngestProblem, Language, SourceDocument
 from cancerassist.profile import NEUTRAL, PROFILE_FILE, CorpusProfile
@@ -66,25 +68,54 @@ class IngestError(Exception):
     """A file that cannot be indexed; the message says why, for the person who added it."""
 
 
-@dataclass
 class MappedText:
-    """Clean text plus, for each character, its offset in the source text."""
+    """Clean text plus, for each character, its offset in the source text.
 
-    text: str = ""
-    offsets: list[int] = field(default_factory=list)
+    Built piece by piece (a paragraph line after line, a line token after token): the pieces
+    are joined when the text is read, once, rather than copied on every append, which made a
+    page written as one long paragraph quadratic (a 2.6 MB file ran for minutes)."""
+
+    def __init__(self, text: str = "", offsets: list[int] | None = None) -> None:
+        self._parts = [text] if text else []
+        self.offsets = offsets if offsets is not None else []
+
+    @property
+    def text(self) -> str:
+        if len(self._parts) > 1:
+            self._parts = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
+
+    def tail(self, n: int) -> str:
+        """The last ``n`` characters (fewer if shorter), without joining the whole text."""
+        taken: list[str] = []
+        length = 0
+        for part in reversed(self._parts):
+            taken.append(part)
+            length += len(part)
+            if length >= n:
+                break
+        return "".join(reversed(taken))[-n:]
+
+    def drop_last(self) -> None:
+        """Remove the last character."""
+        while self._parts and not self._parts[-1]:
+            self._parts.pop()
+        if self._parts:
+            self._parts[-1] = self._parts[-1][:-1]
+            self.offsets.pop()
 
     def append(self, s: str, source_start: int) -> None:
-        self.text += s
+        self._parts.append(s)
         self.offsets.extend(range(source_start, source_start + len(s)))
 
     def append_char(self, c: str, source_offset: int) -> None:
-        self.text += c
+        self._parts.append(c)
         self.offsets.append(source_offset)
 
     def extend(self, other: MappedText, joiner: str = "") -> None:
-        if joiner and self.text and other.text:
+        if joiner and self.offsets and other.offsets:
             self.append_char(joiner, other.offsets[0])
-        self.text += other.text
+        self._parts.extend(other._parts)
         self.offsets.extend(other.offsets)
 
     def slice(self, start: int, end: int) -> MappedText:
@@ -292,24 +323,55 @@ def read_text(path: Path, data: bytes) -> tuple[str, str | None, list[int]]:
 
 
 def _read_metadata(corpus_dir: Path) -> dict[str, Any]:
+    """``metadata.json`` as a JSON object; :class:`IngestError` says in one line what is wrong
+    with it (where the JSON breaks, or which part has the wrong shape)."""
     path = corpus_dir / METADATA_FILE
     if not path.exists():
         return {}
-    raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise IngestError(
+            f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IngestError(f"{path}: unreadable ({exc})") from exc
+    shapes = {"documents": dict, "aliases": dict}
+    wrong = [k for k, shape in shapes.items() if not isinstance(raw.get(k, {}), shape)]
+    if not isinstance(raw, dict) or wrong:
+        raise IngestError(
+            f'{path}: must be an object with "documents" (file name -> its entry) and "aliases" '
+            "(name -> list of other names)"
+        )
     return raw
 
 
 def load_aliases(corpus_dir: Path) -> dict[str, list[str]]:
     """Other names of organisations (``aliases`` in ``metadata.json``), to match questions."""
-    aliases: dict[str, list[str]] = _read_metadata(corpus_dir).get("aliases", {})
-    return aliases
+    aliases = _read_metadata(corpus_dir).get("aliases", {})
+    for name, others in aliases.items():
+        if not isinstance(others, list) or not all(isinstance(o, str) for o in others):
+            raise IngestError(
+                f'{corpus_dir / METADATA_FILE}: alias "{name}": must be a list of names, '
+                f"got {json.dumps(others, ensure_ascii=False)[:80]}"
+            )
+    return dict(aliases)
 
 
 def load_metadata(corpus_dir: Path) -> dict[str, DocumentMeta]:
     raw = _read_metadata(corpus_dir)
-    return {
-        name: DocumentMeta.model_validate(meta) for name, meta in raw.get("documents", {}).items()
-    }
+    metadata = {}
+    for name, meta in raw.get("documents", {}).items():
+        try:
+            metadata[name] = DocumentMeta.model_validate(meta)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            field = ".".join(str(part) for part in first["loc"]) or "entry"
+            got = json.dumps(first.get("input"), ensure_ascii=False, default=str)[:80]
+            raise IngestError(
+                f'{corpus_dir / METADATA_FILE}: entry "{name}": {field}: {first["msg"]}, got {got}'
+            ) from exc
+    return metadata
 
 
 def make_doc_id(relative: str, taken: set[str]) -> str:
@@ -565,11 +627,15 @@ def _clean_line(line: _Line) -> MappedText:
     for token in re.finditer(r"\S+|\s+", rest):
         at = line.start + position + token.start()
         if token.group().isspace():
-            if out.text and not out.text.endswith(" "):
+            if out.offsets and out.tail(1) != " ":
                 out.append_char(" ", at)
         else:
             out.append(token.group(), at)
     return out
+
+
+# Longer than any word a line break splits (the longest French words are 25 letters).
+_LONGEST_WORD = 64
 
 
 def _ends_hyphenated(text: str) -> bool:
@@ -578,14 +644,15 @@ def _ends_hyphenated(text: str) -> bool:
 
 def _glue(left: MappedText, right: MappedText, hyphenated: set[str]) -> None:
     """Append a line (or block) that continues ``left`` across a line break."""
-    word_before = re.search(r"(\w+)-$", left.text)
+    # Only the end of what came before is read: a block grows line after line.
+    word_before = re.search(r"(\w+)-$", left.tail(_LONGEST_WORD))
     word_after = re.match(r"\w+", right.text)
     if word_before and word_after:
         # A word split by the line break: keep the hyphen for compounds ("Provence-Alpes", or
         # any the document spells with one elsewhere), not for "inter-régional".
         compound = f"{word_before.group(1)}-{word_after.group()}".lower()
         if right.text[0].islower() and compound not in hyphenated:
-            left.text, left.offsets = left.text[:-1], left.offsets[:-1]
+            left.drop_last()
         left.extend(right)
     else:
         left.extend(right, " ")
