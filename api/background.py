@@ -21,6 +21,17 @@ from api.server import server_options
 from cancerassist.config import Settings
 
 
+def closed_by_peer(sock: socket.socket) -> bool:
+    """Whether the other end has closed ``sock``, without waiting (it is left non-blocking)."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(1024) == b""
+    except BlockingIOError:
+        return False
+    except OSError:  # reset
+        return True
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from api.background import serve_process
+from api.background import closed_by_peer, serve_process
 from api.limits import RateLimiter
 from common import ROOT, emit, header, percentiles
 
@@ -139,20 +139,10 @@ def idle_sockets() -> dict[str, Any]:
                 with suppress(OSError):
                     sock.send(b"G")
             time.sleep(0.5)
-        still = sum(not closed(s) for s in silent + dribbling)
+        still = sum(not closed_by_peer(s) for s in silent + dribbling)
         for sock in silent + dribbling:
             sock.close()
         return {"opened": 250, "open_after": still}
-
-
-def closed(sock: socket.socket) -> bool:
-    sock.setblocking(False)
-    try:
-        return sock.recv(1024) == b""
-    except BlockingIOError:
-        return False
-    except OSError:
-        return True
 
 
 def malformed_headers() -> dict[str, Any]:
