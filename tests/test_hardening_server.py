@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -308,24 +309,27 @@ def test_refusals_carry_a_request_id_and_an_access_log_line(
     settings: Settings, tmp_path: Path
 ) -> None:
     log = tmp_path / "serve.log"
-    env = served_env(
-        settings, tmp_path, rate_limit_per_minute="1", max_body_bytes="2048", cors_origins='["*"]'
-    )
-    with log.open("w") as out, serve_process(env, output=out) as url:
-        replies = {
-            "200": httpx.post(url + "/api/chat", json=QUESTION, timeout=60),
-            "429": httpx.post(url + "/api/chat", json=QUESTION),
-            "413": httpx.post(url + "/healthz", content=b"x" * 5000),
-            "preflight": httpx.options(
-                url + "/api/chat",
-                headers={
-                    "Origin": "https://site.example",
-                    "Access-Control-Request-Method": "POST",
-                },
-            ),
-        }
-        forged = httpx.get(url + "/api/%0Aforged%20200%20line")
-    assert [r.status_code for r in replies.values()] == [200, 429, 413, 200]
+
+    def slow_when_asked(messages: list[dict[str, Any]]) -> str:
+        """One chunk (0.5 s), or forty (20 s) for the question asked slowly."""
+        return "Lent. " * 40 if "lentement" in messages[-1]["content"] else "ECRIN."
+
+    slow = {"messages": [{"role": "user", "content": "Qu'est-ce que l'ECRIN, lentement ?"}]}
+    with StubLLM(slow_when_asked, chunk_delay_s=0.5) as llm, log.open("w") as out:
+        env = served_env(
+            settings,
+            tmp_path,
+            rate_limit_per_minute="2",
+            max_body_bytes="2048",
+            cors_origins='["*"]',
+            request_timeout_s="1.5",
+            llm_base_url=llm.url,
+            llm_model="stub",
+        )
+        with serve_process(env, output=out) as url:
+            replies = _refusals(url, slow)
+            forged = httpx.get(url + "/api/%0Aforged%20200%20line")
+    assert [r.status_code for r in replies.values()] == [200, 504, 429, 413, 200]
     text = log.read_text()
     for name, reply in replies.items():
         request_id = reply.headers["X-Request-ID"]
@@ -333,6 +337,22 @@ def test_refusals_carry_a_request_id_and_an_access_log_line(
     assert forged.status_code == 404
     assert "\\x0aforged" in text
     assert not any(line.startswith("forged") for line in text.splitlines())
+
+
+def _refusals(url: str, slow: dict[str, Any]) -> dict[str, httpx.Response]:
+    return {
+        "200": httpx.post(url + "/api/chat", json=QUESTION, timeout=60),
+        "504": httpx.post(url + "/api/chat", json=slow, timeout=60),
+        "429": httpx.post(url + "/api/chat", json=QUESTION),
+        "413": httpx.post(url + "/healthz", content=b"x" * 5000),
+        "preflight": httpx.options(
+            url + "/api/chat",
+            headers={
+                "Origin": "https://site.example",
+                "Access-Control-Request-Method": "POST",
+            },
+        ),
+    }
 
 
 def test_an_exception_in_a_route_is_a_logged_500_in_the_one_shape(

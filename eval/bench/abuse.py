@@ -59,11 +59,31 @@ def cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def served(**settings: str) -> Iterator[tuple[str, int]]:
+def served(code: Path | None = None, **settings: str) -> Iterator[tuple[str, int]]:
+    """``cancerassist serve`` with ``settings``, from this checkout or from ``code`` (another
+    checkout, imported first)."""
     env = {f"CANCERASSIST_{k.upper()}": v for k, v in settings.items()}
     env["CANCERASSIST_DATA_DIR"] = str(ROOT / ".bench-abuse-data")
+    env["CANCERASSIST_INDEX_DIR"] = str(ROOT / "indexes")
+    if code is not None:
+        env["PYTHONPATH"] = f"{code / 'src'}:{code}"
     with serve_process(env) as url:
         yield url, server_pid(url)
+
+
+@contextmanager
+def baseline_checkout() -> Iterator[Path]:
+    """The session-start code in a temporary git worktree."""
+    path = ROOT / ".bench-abuse-baseline"
+    subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, check=False)
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", str(path), BASELINE_COMMIT],
+        cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    try:
+        yield path
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, check=False)
 
 
 def flood(
@@ -211,16 +231,22 @@ def main() -> None:
     lines += [
         "## CPU one client takes (4 connections, 2,000-character questions of rare words)",
         "",
-        "| endpoint | limits | CPU-seconds per minute | responses |",
+        "| endpoint | server | CPU-seconds per minute | responses |",
         "|---|---|---|---|",
     ]
-    for limits in ("default", "off"):
-        off = {"rate_limit_per_minute": "0", "search_rate_limit_per_minute": "0"}
-        with served(**(off if limits == "off" else {})) as (url, pid):
-            for name, send in (("POST /api/chat", ask), ("GET /api/search", search)):
-                result = flood(url, pid, send, args.seconds)
-                statuses = ", ".join(f"{k}: {v}" for k, v in sorted(result["statuses"].items()))
-                lines.append(f"| {name} | {limits} | {result['cpu_per_min']:.1f} | {statuses} |")
+    off = {"rate_limit_per_minute": "0", "search_rate_limit_per_minute": "0"}
+    with baseline_checkout() as baseline:
+        runs = [
+            ("ours, default limits", None, {}),
+            ("ours, limits off", None, off),
+            (f"session start ({BASELINE_COMMIT}), default limits", baseline, {}),
+        ]
+        for label, code, settings in runs:
+            with served(code, **settings) as (url, pid):
+                for name, send in (("POST /api/chat", ask), ("GET /api/search", search)):
+                    result = flood(url, pid, send, args.seconds)
+                    statuses = ", ".join(f"{k}: {v}" for k, v in sorted(result["statuses"].items()))
+                    lines.append(f"| {name} | {label} | {result['cpu_per_min']:.1f} | {statuses} |")
     after = work_after_timeouts()
     sockets = idle_sockets()
     malformed = malformed_headers()
