@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import IO, Any
 
 import httpx
@@ -67,13 +68,16 @@ def serving(
 def serve_process(
     env: dict[str, str],
     workers: int = 1,
+    *,
     output: IO[Any] | int = subprocess.DEVNULL,
     timeout_s: float = 180,
     prefix: Sequence[str] = (),
+    cwd: Path | None = None,
 ) -> Iterator[str]:
     """``cancerassist serve`` in its own process, ``env`` added to this process's environment,
     its output to ``output``, started through ``prefix`` (``prlimit --nofile=64`` to lower a
-    limit, say); yields the base URL once ``/readyz`` answers."""
+    limit, say) in ``cwd`` (another checkout, whose packages come first); yields the base URL
+    once ``/readyz`` answers."""
     port = free_port()
     command = ["cancerassist", "serve", "--port", str(port), "--workers", str(workers)]
     process = subprocess.Popen(
@@ -81,6 +85,7 @@ def serve_process(
         stdout=output,
         stderr=subprocess.STDOUT,
         env={**os.environ, **env},
+        cwd=cwd,
     )
     url = f"http://127.0.0.1:{port}"
     try:

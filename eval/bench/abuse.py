@@ -67,7 +67,7 @@ def served(code: Path | None = None, **settings: str) -> Iterator[tuple[str, int
     env["CANCERASSIST_INDEX_DIR"] = str(ROOT / "indexes")
     if code is not None:
         env["PYTHONPATH"] = f"{code / 'src'}:{code}"
-    with serve_process(env) as url:
+    with serve_process(env, cwd=code) as url:
         yield url, server_pid(url)
 
 
