@@ -7,11 +7,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 import sqlite3
+import stat
 import subprocess
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
+import faiss
 import httpx
 import pytest
 from api.background import serve_process, serving
@@ -194,17 +200,24 @@ def test_a_full_disk_refuses_feedback_with_507_keeps_the_connection_and_unreadie
         assert http.get("/healthz").status_code == 200
         ready = http.get("/readyz")
         assert (ready.status_code, ready.json()["reason"]) == (503, "storage")
-        # Room again (the limit raised on the running process): storage and readiness recover.
+        # Readiness tries storage again by itself, and while the disk is full it stays 503.
+        time.sleep(1.2)
+        assert http.get("/readyz").status_code == 503
+        # Room again (the limit raised on the running process): readiness recovers with no
+        # rating sent (a load balancer that honours it sends none), then ratings are stored.
         pid = _listening_pid(url)
         subprocess.run(["prlimit", f"--pid={pid}", "--fsize=unlimited"], check=True)
+        time.sleep(1.2)
+        assert http.get("/readyz").status_code == 200
         message_id = http.post("/api/chat", json=QUESTION).json()["message_id"]
         assert http.post(
             "/api/feedback", json={"message_id": message_id, "rating": "up"}
         ).is_success
-        assert http.get("/readyz").status_code == 200
     with sqlite3.connect(data / "feedback.sqlite3") as db:
         stored = {row[0] for row in db.execute("SELECT id FROM feedback")}
+    # Every acknowledged rating is stored, the refused one is not: one more, sent after.
     assert set(acknowledged) <= stored
+    assert len(stored) == len(acknowledged) + 1
 
 
 def _listening_pid(url: str) -> int:
@@ -213,3 +226,98 @@ def _listening_pid(url: str) -> int:
         ["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, check=True
     ).stdout
     return int(out.split("pid=")[1].split(",")[0])
+
+
+def copy_build(good: Path, build_id: str) -> Path:
+    """A newer build with ``good``'s files (its manifest says its own id), named by CURRENT."""
+    copy = good.parent / build_id
+    shutil.copytree(good, copy)
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest["build_id"] = build_id
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (good.parent.parent / "CURRENT").write_text(build_id + "\n", encoding="utf-8")
+    return copy
+
+
+def server_env(settings: Settings, data: Path) -> dict[str, str]:
+    return {
+        "CANCERASSIST_INDEX_DIR": str(settings.index_dir),
+        "CANCERASSIST_CORPUS_DIR": str(settings.corpus_dir),
+        "CANCERASSIST_DATA_DIR": str(data),
+        "CANCERASSIST_ADMIN_API_KEY": KEY,
+        **{f"CANCERASSIST_{name.upper()}": str(value) for name, value in NO_RATE_LIMITS.items()},
+    }
+
+
+def test_builds_whose_files_do_not_hold_together_are_passed_over_by_the_real_server(
+    scratch_settings: Settings, tmp_path: Path
+) -> None:
+    """Three newer builds, each with one file that reads but does not fit the others (the
+    manifest re-hashed over it, so the hashes agree): each is refused with its reason in the
+    server's log and in /readyz, and the older good build is served."""
+    good = current_build(scratch_settings.index_dir)
+    # Half of the vectors, in a valid index file.
+    short = copy_build(good, "20991231T000001-aaaaaa")
+    dense = faiss.read_index(str(short / "dense.faiss"))
+    half = faiss.IndexFlatIP(dense.d)
+    half.add(dense.reconstruct_n(0, dense.ntotal // 2))
+    faiss.write_index(half, str(short / "dense.faiss"))
+    rehash(short, "dense.faiss")
+    # An empty array file in the BM25 index.
+    no_bm25 = copy_build(good, "20991231T000002-bbbbbb")
+    (no_bm25 / "bm25" / "data.csc.index.npy").write_bytes(b"")
+    rehash(no_bm25, "bm25/data.csc.index.npy")
+    # No source document for the chunks to point into.
+    no_documents = copy_build(good, "20991231T000003-cccccc")
+    (no_documents / "documents.jsonl").write_text("", encoding="utf-8")
+    rehash(no_documents, "documents.jsonl")
+
+    log = tmp_path / "server.log"
+    with (
+        log.open("wb") as output,
+        serve_process(server_env(scratch_settings, tmp_path / "data"), output=output) as url,
+        httpx.Client(base_url=url, timeout=60) as http,
+    ):
+        answered = http.post("/api/chat", json=QUESTION)
+        anonymous = http.get("/readyz").json()
+        details = http.get("/readyz", headers=AUTH).json()
+    assert answered.status_code == 200
+    assert anonymous == {"status": "ready", "degraded": True}
+    assert details["build_id"] == good.name
+    reasons = {
+        short.name: f"{short.name} is damaged: {dense.ntotal // 2} vectors for {dense.ntotal}",
+        no_bm25.name: f"{no_bm25.name} is unreadable: No data left in file",
+        no_documents.name: f"{no_documents.name} is damaged: 4 documents in its manifest, 0",
+    }
+    printed = log.read_text(encoding="utf-8")
+    (warning,) = [line for line in printed.splitlines() if "serving the previous good" in line]
+    for build_id, reason in reasons.items():
+        assert reason in details["refused_build"], build_id
+        assert reason in warning, build_id
+    assert warning.endswith(f"serving the previous good build {good.name}")
+    assert "Traceback" not in printed
+
+
+def test_an_answer_from_one_replica_is_rated_on_another(settings: Settings, tmp_path: Path) -> None:
+    """Two servers started together on one data directory (as replicas or workers are) share
+    the key their message ids are signed with: the one that did not answer accepts the rating,
+    and a rating of an id it did not issue is refused by both."""
+    data = tmp_path / "data"
+    env = server_env(settings, data)
+    with (
+        ThreadPoolExecutor(2) as pool,
+        ExitStack() as stack,
+    ):
+        starting = [pool.submit(stack.enter_context, serve_process(env)) for _ in range(2)]
+        first, second = (future.result() for future in starting)
+        issued = httpx.post(first + "/api/chat", json=QUESTION, timeout=60).json()["message_id"]
+        rated = httpx.post(second + "/api/feedback", json={"message_id": issued, "rating": "up"})
+        again = httpx.post(first + "/api/feedback", json={"message_id": issued, "rating": "down"})
+        forged = [
+            httpx.post(url + "/api/feedback", json={"message_id": "0" * 32 + ".x", "rating": "up"})
+            for url in (first, second)
+        ]
+    assert rated.status_code == 201, rated.text
+    assert (again.status_code, again.json()["id"]) == (200, rated.json()["id"])
+    assert [reply.status_code for reply in forged] == [404, 404]
+    assert stat.S_IMODE((data / "message.key").stat().st_mode) == 0o600

@@ -19,10 +19,11 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses={503: {"description": "Storage failing: not ready"}})
 def readyz(service: ServiceDep, store: FeedbackDep, admin: AdminDep) -> JSONResponse:
-    """``ready``, or ``not_ready`` (503) with why while storage fails. The index's path,
+    """``ready``, or ``not_ready`` (503) with why while storage fails (tried again by each
+    call, see :meth:`FeedbackStore.writable`). The index's path,
     build and model, and an older build served in place of a damaged one, only with the admin
     key: they tell an anonymous caller where the files are and what runs."""
-    ready = store.failure is None
+    ready = store.writable()
     body: dict[str, Any] = {"status": "ready" if ready else "not_ready"}
     if not ready:
         body["reason"] = "storage"

@@ -20,6 +20,7 @@ import os
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -43,6 +44,14 @@ CREATE TABLE IF NOT EXISTS feedback (
     citations TEXT
 )
 """
+
+
+# After a failed write, readiness tries a write of this many bytes (a large rating: comment,
+# question, answer and citations), at most once per interval, so that it comes back once the
+# disk has room again without waiting for a user's rating (a load balancer that honours
+# readiness sends none).
+_PROBE_BYTES = 16 * 1024
+_PROBE_INTERVAL_S = 1.0
 
 
 class FeedbackRecord(BaseModel):
@@ -78,6 +87,7 @@ class FeedbackStore:
         self._lock = threading.Lock()
         # Why the last write failed, until one succeeds: readiness reports it.
         self.failure: str | None = None
+        self._probed = 0.0
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(_SCHEMA)
@@ -136,6 +146,29 @@ class FeedbackStore:
             raise StorageError(str(exc), full) from exc
         self.failure = None
         return row, replaced
+
+    def writable(self) -> bool:
+        """Whether ratings can be stored: True until a write fails, then whether a write of
+        the size of a large rating succeeds now (it grows the file, then frees the space for
+        the next rating). Checked at most once per interval: readiness is polled, and anyone
+        may poll it."""
+        if self.failure is None:
+            return True
+        now = time.monotonic()
+        if now - self._probed < _PROBE_INTERVAL_S:
+            return False
+        self._probed = now
+        try:
+            with self._lock, self._connect() as db:
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("CREATE TABLE IF NOT EXISTS probe (data BLOB)")
+                db.execute("INSERT INTO probe VALUES (zeroblob(?))", (_PROBE_BYTES,))
+                db.execute("DELETE FROM probe")
+        except (sqlite3.Error, OSError) as exc:
+            self.failure = f"feedback storage: {exc}"
+            return False
+        self.failure = None
+        return True
 
     def count(self) -> int:
         with self._connect() as db:

@@ -573,7 +573,9 @@ def good_build(
 
 
 def _why(refusals: list[str]) -> str | None:
-    return refusals[0] if refusals else None
+    """Why the builds newer than the one served were refused: each of them, not only the one
+    ``CURRENT`` names, or a damaged build passed over would go unreported."""
+    return "; ".join(refusals) or None
 
 
 def _every_build_refused(index_dir: Path, refusals: list[str]) -> str:
@@ -631,25 +633,27 @@ def _read_build(
         profile = CorpusProfile.model_validate_json(
             (build_dir / PROFILE).read_text(encoding="utf-8")
         )
-    except (OSError, ValueError, RuntimeError) as exc:  # faiss raises RuntimeError
-        raise IndexUnavailableError(f"build {build_dir.name} is unreadable: {exc}") from exc
-    kind = "hnsw" if isinstance(dense, faiss.IndexHNSWFlat) else "flat"
-    problems = [
-        f"{dense.ntotal} vectors for {len(chunks)} chunks" if dense.ntotal != len(chunks) else "",
-        f"vectors of {dense.d} dimensions, the embedder makes {embedder.dimension}"
-        if dense.d != embedder.dimension
-        else "",
-        f"its manifest says {manifest.dense_index} but the index is {kind}"
-        if kind != manifest.dense_index
-        else "",
-        f"{manifest.counts.get('chunks')} chunks in its manifest, {len(chunks)} in its files"
-        if manifest.counts.get("chunks", len(chunks)) != len(chunks)
-        else "",
-    ]
-    if any(problems):
+    # Whatever a damaged file makes its reader raise refuses the build, not the service: faiss
+    # raises RuntimeError, numpy EOFError for an empty array, bm25s TypeError or AttributeError
+    # for parameters of the wrong shape, pydantic and json ValueError.
+    except Exception as exc:
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise IndexUnavailableError(
-            f"build {build_dir.name} is damaged: " + "; ".join(p for p in problems if p)
-        )
+            f"build {build_dir.name} is unreadable: {first_line[:200]}"
+        ) from exc
+    kind = _dense_kind(dense)
+    problems = _inconsistencies(
+        manifest=manifest,
+        embedder=embedder,
+        chunks=chunks,
+        documents=documents,
+        dense=dense,
+        kind=kind,
+        bm25=bm25,
+        facts=facts,
+    )
+    if problems:
+        raise IndexUnavailableError(f"build {build_dir.name} is damaged: " + "; ".join(problems))
     if kind == "hnsw":
         dense.hnsw.efSearch = hnsw_ef_search
     return SearchIndex(
@@ -662,6 +666,68 @@ def _read_build(
         facts=facts,
         profile=profile,
     )
+
+
+def _dense_kind(dense: Any) -> str:
+    """What the vector file holds, in the manifest's words where it is one of ours."""
+    import faiss
+
+    if dense.metric_type != faiss.METRIC_INNER_PRODUCT:
+        return f"{type(dense).__name__} (not inner product)"
+    if isinstance(dense, faiss.IndexHNSWFlat):
+        return "hnsw"
+    return "flat" if isinstance(dense, faiss.IndexFlat) else type(dense).__name__
+
+
+def _inconsistencies(
+    *,
+    manifest: Manifest,
+    embedder: Embedder,
+    chunks: list[Chunk],
+    documents: dict[str, SourceDocument],
+    dense: Any,
+    kind: str,
+    bm25: Any,
+    facts: FactStore,
+) -> list[str]:
+    """How a build's files, each readable, fail to hold together: a file from another build or
+    cut short, re-hashed into the manifest, would otherwise fail at query time (a vector or a
+    BM25 score with no chunk, a chunk or a fact whose document is missing)."""
+    chunk_docs = {c.doc_id for c in chunks}
+    fact_docs = {f.provenance.doc_id for f in facts.facts}
+    checks = [
+        (dense.ntotal != len(chunks), f"{dense.ntotal} vectors for {len(chunks)} chunks"),
+        (
+            dense.d != embedder.dimension,
+            f"vectors of {dense.d} dimensions, the embedder makes {embedder.dimension}",
+        ),
+        (
+            kind != manifest.dense_index,
+            f"its manifest says {manifest.dense_index} but the index is {kind}",
+        ),
+        (
+            manifest.counts.get("chunks", len(chunks)) != len(chunks),
+            f"{manifest.counts.get('chunks')} chunks in its manifest, {len(chunks)} in its files",
+        ),
+        (
+            manifest.counts.get("documents", len(documents)) != len(documents),
+            f"{manifest.counts.get('documents')} documents in its manifest, "
+            f"{len(documents)} in its files",
+        ),
+        (
+            bm25.scores.get("num_docs") != len(chunks),
+            f"a BM25 index of {bm25.scores.get('num_docs')} passages for {len(chunks)} chunks",
+        ),
+        (
+            not chunk_docs <= documents.keys(),
+            f"chunks of {len(chunk_docs - documents.keys())} missing documents",
+        ),
+        (
+            not fact_docs <= documents.keys(),
+            f"facts from {len(fact_docs - documents.keys())} missing documents",
+        ),
+    ]
+    return [problem for failed, problem in checks if failed]
 
 
 class BuildJob(BaseModel):
