@@ -7,10 +7,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 import sqlite3
 import stat
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -286,7 +288,7 @@ def test_builds_whose_files_do_not_hold_together_are_passed_over_by_the_real_ser
     assert details["build_id"] == good.name
     reasons = {
         short.name: f"{short.name} is damaged: {dense.ntotal // 2} vectors for {dense.ntotal}",
-        no_bm25.name: f"{no_bm25.name} is unreadable: No data left in file",
+        no_bm25.name: f"{no_bm25.name} is unreadable: bm25: No data left in file",
         no_documents.name: f"{no_documents.name} is damaged: 4 documents in its manifest, 0",
     }
     printed = log.read_text(encoding="utf-8")
@@ -321,3 +323,34 @@ def test_an_answer_from_one_replica_is_rated_on_another(settings: Settings, tmp_
     assert (again.status_code, again.json()["id"]) == (200, rated.json()["id"])
     assert [reply.status_code for reply in forged] == [404, 404]
     assert stat.S_IMODE((data / "message.key").stat().st_mode) == 0o600
+
+
+def test_the_facts_command_passes_over_a_build_whose_facts_do_not_read(
+    scratch_settings: Settings, tmp_path: Path
+) -> None:
+    """``cancerassist facts`` reads the newest build whose facts read, and with none says so in
+    one line, where it printed a validation traceback."""
+    good = current_build(scratch_settings.index_dir)
+    damaged = copy_build(good, "20991231T000001-aaaaaa")
+    (damaged / "facts.json").write_text('{"facts": [{"type": "rumour"}]}', encoding="utf-8")
+    rehash(damaged, "facts.json")
+    env = {**os.environ, **server_env(scratch_settings, tmp_path / "data")}
+    command = [sys.executable, "-m", "cancerassist", "facts", "--format", "json"]
+
+    listed = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert len(json.loads(listed.stdout)) > 10
+
+    (good / "facts.json").write_text("", encoding="utf-8")
+    rehash(good, "facts.json")
+    refused = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert refused.returncode == 1
+    assert refused.stdout == ""
+    (line,) = refused.stderr.strip().splitlines()
+    assert line.startswith(f"error: no good build in {scratch_settings.index_dir}: ")
+    assert f"build {damaged.name} is unreadable: facts.json: " in line
+    assert f"build {good.name} is unreadable: facts.json: " in line

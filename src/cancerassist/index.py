@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -79,6 +79,7 @@ FACTS = "facts.json"
 PROFILE = "profile.json"
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class IndexUnavailableError(Exception):
@@ -557,21 +558,6 @@ def _candidates(index_dir: Path) -> tuple[list[Path], list[str]]:
     return first + others, refusals
 
 
-def good_build(
-    index_dir: Path, embedder: Embedder | None = None
-) -> tuple[Path, Manifest, str | None]:
-    """The build to serve, its manifest and, if it is not the build ``CURRENT`` names, why that
-    one was refused (its files checked against its manifest; see :func:`load_index` for a build
-    read whole)."""
-    candidates, refusals = _candidates(index_dir)
-    for candidate in candidates:
-        try:
-            return candidate, check_build(candidate, embedder), _why(refusals)
-        except IndexUnavailableError as exc:
-            refusals.append(str(exc))
-    raise IndexUnavailableError(_every_build_refused(index_dir, refusals))
-
-
 def _why(refusals: list[str]) -> str | None:
     """Why the builds newer than the one served were refused: each of them, not only the one
     ``CURRENT`` names, or a damaged build passed over would go unreported."""
@@ -583,9 +569,38 @@ def _every_build_refused(index_dir: Path, refusals: list[str]) -> str:
 
 
 def load_facts(index_dir: Path) -> FactStore:
-    """The fact store of the build in service (see :func:`good_build`)."""
-    build_dir, _, _ = good_build(index_dir)
-    return FactStore.model_validate_json((build_dir / FACTS).read_text(encoding="utf-8"))
+    """The fact store of the newest build whose files match its manifest and whose facts read,
+    the one ``CURRENT`` names first (:func:`load_index` reads the other files too)."""
+    candidates, refusals = _candidates(index_dir)
+    for build_dir in candidates:
+        try:
+            check_build(build_dir)
+            return _read_facts(build_dir)
+        except IndexUnavailableError as exc:
+            refusals.append(str(exc))
+    raise IndexUnavailableError(_every_build_refused(index_dir, refusals))
+
+
+def _read_facts(build_dir: Path) -> FactStore:
+    return _read_file(
+        build_dir,
+        FACTS,
+        lambda: FactStore.model_validate_json((build_dir / FACTS).read_text(encoding="utf-8")),
+    )
+
+
+def _read_file(build_dir: Path, name: str, read: Callable[[], T]) -> T:
+    """What ``read`` reads from the file ``name`` of ``build_dir``. Whatever a damaged file
+    makes its reader raise refuses the build, not the service: faiss raises RuntimeError, numpy
+    EOFError for an empty array, bm25s TypeError or AttributeError for parameters of the wrong
+    shape, pydantic and json ValueError."""
+    try:
+        return read()
+    except Exception as exc:
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise IndexUnavailableError(
+            f"build {build_dir.name} is unreadable: {name}: {first_line[:200]}"
+        ) from exc
 
 
 def load_index(
@@ -620,27 +635,26 @@ def _read_build(
     import bm25s
     import faiss
 
-    try:
+    def read_chunks() -> list[Chunk]:
         with (build_dir / CHUNKS).open(encoding="utf-8") as f:
-            chunks = [Chunk.model_validate_json(line) for line in f]
+            return [Chunk.model_validate_json(line) for line in f]
+
+    def read_documents() -> dict[str, SourceDocument]:
         with (build_dir / DOCUMENTS).open(encoding="utf-8") as f:
-            documents = {
-                d.doc_id: d for d in (SourceDocument.model_validate_json(line) for line in f)
-            }
-        dense: Any = faiss.read_index(str(build_dir / DENSE))
-        bm25 = bm25s.BM25.load(str(build_dir / BM25))
-        facts = FactStore.model_validate_json((build_dir / FACTS).read_text(encoding="utf-8"))
-        profile = CorpusProfile.model_validate_json(
+            return {d.doc_id: d for d in (SourceDocument.model_validate_json(line) for line in f)}
+
+    chunks = _read_file(build_dir, CHUNKS, read_chunks)
+    documents = _read_file(build_dir, DOCUMENTS, read_documents)
+    dense: Any = _read_file(build_dir, DENSE, lambda: faiss.read_index(str(build_dir / DENSE)))
+    bm25 = _read_file(build_dir, BM25, lambda: bm25s.BM25.load(str(build_dir / BM25)))
+    facts = _read_facts(build_dir)
+    profile = _read_file(
+        build_dir,
+        PROFILE,
+        lambda: CorpusProfile.model_validate_json(
             (build_dir / PROFILE).read_text(encoding="utf-8")
-        )
-    # Whatever a damaged file makes its reader raise refuses the build, not the service: faiss
-    # raises RuntimeError, numpy EOFError for an empty array, bm25s TypeError or AttributeError
-    # for parameters of the wrong shape, pydantic and json ValueError.
-    except Exception as exc:
-        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise IndexUnavailableError(
-            f"build {build_dir.name} is unreadable: {first_line[:200]}"
-        ) from exc
+        ),
+    )
     kind = _dense_kind(dense)
     problems = _inconsistencies(
         manifest=manifest,
