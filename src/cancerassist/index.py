@@ -80,6 +80,7 @@ PROFILE = "profile.json"
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 class IndexUnavailableError(Exception):
@@ -582,11 +583,23 @@ def load_facts(index_dir: Path) -> FactStore:
 
 
 def _read_facts(build_dir: Path) -> FactStore:
-    return _read_file(
-        build_dir,
-        FACTS,
-        lambda: FactStore.model_validate_json((build_dir / FACTS).read_text(encoding="utf-8")),
-    )
+    return _read_json(build_dir, FACTS, FactStore)
+
+
+def _read_json(build_dir: Path, name: str, model: type[M]) -> M:
+    """The record the JSON file ``name`` of ``build_dir`` holds (see :func:`_read_file`)."""
+    path = build_dir / name
+    return _read_file(build_dir, name, lambda: model.model_validate_json(path.read_text("utf-8")))
+
+
+def _read_jsonl(build_dir: Path, name: str, model: type[M]) -> list[M]:
+    """The records, one per line, of the file ``name`` of ``build_dir``."""
+
+    def read() -> list[M]:
+        with (build_dir / name).open(encoding="utf-8") as f:
+            return [model.model_validate_json(line) for line in f]
+
+    return _read_file(build_dir, name, read)
 
 
 def _read_file(build_dir: Path, name: str, read: Callable[[], T]) -> T:
@@ -635,26 +648,12 @@ def _read_build(
     import bm25s
     import faiss
 
-    def read_chunks() -> list[Chunk]:
-        with (build_dir / CHUNKS).open(encoding="utf-8") as f:
-            return [Chunk.model_validate_json(line) for line in f]
-
-    def read_documents() -> dict[str, SourceDocument]:
-        with (build_dir / DOCUMENTS).open(encoding="utf-8") as f:
-            return {d.doc_id: d for d in (SourceDocument.model_validate_json(line) for line in f)}
-
-    chunks = _read_file(build_dir, CHUNKS, read_chunks)
-    documents = _read_file(build_dir, DOCUMENTS, read_documents)
+    chunks = _read_jsonl(build_dir, CHUNKS, Chunk)
+    documents = {d.doc_id: d for d in _read_jsonl(build_dir, DOCUMENTS, SourceDocument)}
     dense: Any = _read_file(build_dir, DENSE, lambda: faiss.read_index(str(build_dir / DENSE)))
     bm25 = _read_file(build_dir, BM25, lambda: bm25s.BM25.load(str(build_dir / BM25)))
     facts = _read_facts(build_dir)
-    profile = _read_file(
-        build_dir,
-        PROFILE,
-        lambda: CorpusProfile.model_validate_json(
-            (build_dir / PROFILE).read_text(encoding="utf-8")
-        ),
-    )
+    profile = _read_json(build_dir, PROFILE, CorpusProfile)
     kind = _dense_kind(dense)
     problems = _inconsistencies(
         manifest=manifest,
