@@ -654,22 +654,7 @@ def _read_build(
     bm25 = _read_file(build_dir, BM25, lambda: bm25s.BM25.load(str(build_dir / BM25)))
     facts = _read_facts(build_dir)
     profile = _read_json(build_dir, PROFILE, CorpusProfile)
-    kind = _dense_kind(dense)
-    problems = _inconsistencies(
-        manifest=manifest,
-        embedder=embedder,
-        chunks=chunks,
-        documents=documents,
-        dense=dense,
-        kind=kind,
-        bm25=bm25,
-        facts=facts,
-    )
-    if problems:
-        raise IndexUnavailableError(f"build {build_dir.name} is damaged: " + "; ".join(problems))
-    if kind == "hnsw":
-        dense.hnsw.efSearch = hnsw_ef_search
-    return SearchIndex(
+    index = SearchIndex(
         path=build_dir,
         manifest=manifest,
         chunks=chunks,
@@ -679,6 +664,13 @@ def _read_build(
         facts=facts,
         profile=profile,
     )
+    kind = _dense_kind(dense)
+    problems = _inconsistencies(index, embedder, kind)
+    if problems:
+        raise IndexUnavailableError(f"build {build_dir.name} is damaged: " + "; ".join(problems))
+    if kind == "hnsw":
+        dense.hnsw.efSearch = hnsw_ef_search
+    return index
 
 
 def _dense_kind(dense: Any) -> str:
@@ -692,20 +684,13 @@ def _dense_kind(dense: Any) -> str:
     return "flat" if isinstance(dense, faiss.IndexFlat) else type(dense).__name__
 
 
-def _inconsistencies(
-    *,
-    manifest: Manifest,
-    embedder: Embedder,
-    chunks: list[Chunk],
-    documents: dict[str, SourceDocument],
-    dense: Any,
-    kind: str,
-    bm25: Any,
-    facts: FactStore,
-) -> list[str]:
+def _inconsistencies(index: SearchIndex, embedder: Embedder, kind: str) -> list[str]:
     """How a build's files, each readable, fail to hold together: a file from another build or
     cut short, re-hashed into the manifest, would otherwise fail at query time (a vector or a
-    BM25 score with no chunk, a chunk or a fact whose document is missing)."""
+    BM25 score with no chunk, a chunk or a fact whose document is missing). ``kind``: what
+    the vector file holds (:func:`_dense_kind`)."""
+    manifest, chunks, documents = index.manifest, index.chunks, index.documents
+    dense, bm25, facts = index.dense, index.bm25, index.facts
     chunk_docs = {c.doc_id for c in chunks}
     fact_docs = {f.provenance.doc_id for f in facts.facts}
     checks = [
