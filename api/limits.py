@@ -156,20 +156,19 @@ class RequestLog:
                 ]
             await send(message)
 
-        headers = _headers(scope)
         try:
             bad = _non_utf8_header(scope)
             if bad is not None:
-                body = error_body(
-                    self.prompts, client_language(headers), "malformed_header", header=bad
-                )
+                language = client_language(_headers(scope))
+                body = error_body(self.prompts, language, "malformed_header", header=bad)
                 await JSONResponse(body, status_code=400)(scope, receive, stamp)
             else:
                 await self.app(scope, receive, stamp)
         except Exception:
             access_log.exception("%s unhandled error", request_id)
             if status == 0:
-                body = error_body(self.prompts, client_language(headers), "internal_error")
+                language = client_language(_headers(scope))
+                body = error_body(self.prompts, language, "internal_error")
                 await JSONResponse(body, status_code=500)(scope, receive, stamp)
         finally:
             access_log.info(
