@@ -10,7 +10,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +20,11 @@ from api.background import serve_process, serving
 from api.main import create_app
 from pydantic import SecretStr
 
+from cancerassist.chunk import _split_oversized
 from cancerassist.config import Settings
-from cancerassist.ingest import parse_blocks
+from cancerassist.ingest import MappedText, parse_blocks
 from cancerassist.profile import NEUTRAL
+from cancerassist.tables import read_grid
 
 ADMIN_KEY = "an-admin-key-for-ingest-tests"
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
@@ -225,12 +227,56 @@ def test_layout_parsing_grows_linearly_with_a_file_written_as_one_paragraph() ->
 
     def cost(lines: int) -> float:
         text = "Rapport\n\n" + line * lines
-        best = float("inf")
-        for _ in range(3):
-            started = time.perf_counter()
-            parse_blocks(text, NEUTRAL)
-            best = min(best, time.perf_counter() - started)
-        return best
+        started = time.perf_counter()
+        parse_blocks(text, NEUTRAL)
+        return time.perf_counter() - started
 
-    small, large = cost(2_000), cost(8_000)
+    small, large = grows_linearly(cost, 2_000)
+    assert large < 8 * small, f"{large:.3f} s for 4x the text of {small:.3f} s"
+
+
+def grows_linearly(cost: Callable[[int], float], size: int) -> tuple[float, float]:
+    """The best of three timings of ``cost`` at ``size`` and at four times ``size``."""
+
+    def best(n: int) -> float:
+        return min(cost(n) for _ in range(3))
+
+    return best(size), best(4 * size)
+
+
+def test_a_long_table_is_read_in_time_linear_in_its_rows() -> None:
+    """Every row of figures looks for the header row above it: asked again from each row, a
+    15,000-row table kept fact extraction busy for minutes."""
+
+    def cost(rows: int) -> float:
+        grid = [["Lab", "Year", "Grant", "Staff"]] + [
+            [f"Lab {i}", str(1990 + i % 30), str(1000 + i), str(i % 50)] for i in range(rows)
+        ]
+        started = time.perf_counter()
+        cells = read_grid(grid)
+        elapsed = time.perf_counter() - started
+        assert len(cells) == 2 * rows  # two figures a row, each under its header
+        return elapsed
+
+    small, large = grows_linearly(cost, 1_000)
+    assert large < 8 * small, f"{large:.3f} s for 4x the rows of {small:.3f} s"
+
+
+def test_a_line_with_no_sentence_end_is_cut_in_time_linear_in_its_length() -> None:
+    """A line longer than a chunk is cut where a space falls before the limit: slicing the rest
+    off at every cut copied the line again and again (a 3 MB line: 27 s, now 0.1 s). Timed on
+    the cutting alone, as the language detection of each chunk would hide it."""
+
+    def cost(words: int) -> float:
+        text = " ".join(f"mot{i % 97}" for i in range(words))
+        line = MappedText(text, list(range(len(text))))
+        started = time.perf_counter()
+        pieces = list(_split_oversized([line], 1000))
+        elapsed = time.perf_counter() - started
+        assert all(len(p.text) <= 1000 for p in pieces)
+        assert " ".join(p.text for p in pieces) == text
+        assert [p.offsets[0] for p in pieces] == sorted(p.offsets[0] for p in pieces)
+        return elapsed
+
+    small, large = grows_linearly(cost, 130_000)
     assert large < 8 * small, f"{large:.3f} s for 4x the text of {small:.3f} s"

@@ -66,16 +66,27 @@ def _pack(
 
 
 def _split_oversized(segments: list[MappedText], limit: int) -> Iterator[MappedText]:
-    """A single sentence or row longer than a chunk is cut at the last space before the limit."""
+    """A single sentence or row longer than a chunk is cut at the last space before the limit.
+
+    The cuts are found in the segment's text in one pass: slicing off the rest at every cut
+    copied a long unpunctuated line over and over (quadratic in its length)."""
     for segment in segments:
-        rest = segment
-        while len(rest.text) > limit:
-            cut = rest.text.rfind(" ", 0, limit)
-            cut = cut if cut > limit // 2 else limit
-            yield rest.slice(0, cut).strip()
-            rest = rest.slice(cut, len(rest.text)).strip()
-        if rest.text:
-            yield rest
+        text = segment.text
+        stripped_end = len(text.rstrip())
+        start, end = 0, len(text)
+        while end - start > limit:
+            space = text.rfind(" ", start, start + limit)
+            cut = space - start if space - start > limit // 2 else limit
+            yield segment.slice(start, start + cut).strip()
+            start += cut
+            while start < end and text[start].isspace():
+                start += 1
+            end = stripped_end  # what follows a cut is stripped at both ends
+        if start == 0:
+            if text:
+                yield segment
+        elif start < end:
+            yield segment.slice(start, end)
 
 
 def anchors_of(offsets: list[int]) -> list[tuple[int, int]]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -113,13 +113,15 @@ def _year_header(row: list[str]) -> bool:
     return len(years) >= 2 and len(others) <= 1 and years == sorted(set(years))
 
 
-def _year_columns(rows: list[list[str]]) -> set[int]:
+def _year_columns(rows: list[list[str]], year_headers: list[bool]) -> set[int]:
     """Columns whose cells are all years: labels of their rows, not figures."""
     width = max((len(r) for r in rows), default=0)
     found = set()
     for column in range(width):
         cells = [
-            r[column] for r in rows if column < len(r) and r[column].strip() and not _year_header(r)
+            r[column]
+            for r, year_header in zip(rows, year_headers, strict=True)
+            if column < len(r) and r[column].strip() and not year_header
         ]
         if len(cells) >= 2 and all(_is_year(c) for c in cells[1:]):
             found.add(column)
@@ -130,25 +132,27 @@ def read_grid(rows: list[list[str]]) -> list[GridCell]:
     """The figures of a table given as rows of cells, each with the label of its row (the
     label cells before its first figure) and of its column (the nearest header row above
     that has a label over each of its figures)."""
-    years = _year_columns(rows)
+    # Each row is classified once: a table of thousands of rows was read in minutes when every
+    # row asked again about every row above it.
+    year_headers = [_year_header(row) for row in rows]
+    years = _year_columns(rows, year_headers)
     figures = [
         [None if c in years else _figure(cell) for c, cell in enumerate(row)] for row in rows
     ]
-
-    def is_data(i: int) -> bool:
-        return (
-            any(f is not None for f in figures[i])
-            and any(cell.strip() and f is None for cell, f in zip(rows[i], figures[i], strict=True))
-            and not _year_header(rows[i])
-        )
-
-    group_columns = _group_columns(rows, [i for i in range(len(rows)) if is_data(i)], years)
+    is_data = [
+        any(f is not None for f in figures[i])
+        and any(cell.strip() and f is None for cell, f in zip(rows[i], figures[i], strict=True))
+        and not year_headers[i]
+        for i in range(len(rows))
+    ]
+    group_columns = _group_columns(rows, [i for i in range(len(rows)) if is_data[i]], years)
+    headers = _HeadersAbove(rows, is_data)
     cells: list[GridCell] = []
     for i, row in enumerate(rows):
-        if not is_data(i):
+        if not is_data[i]:
             continue
         at = [c for c, f in enumerate(figures[i]) if f is not None]
-        header = _header_above(rows, i, at, is_data)
+        header = headers.find(i, at)
         if header is None:
             continue
         labels = [c for c, cell in enumerate(row) if cell.strip() and c < at[0]]
@@ -188,16 +192,30 @@ def _group_columns(rows: list[list[str]], data: list[int], years: set[int]) -> s
     return found
 
 
-def _header_above(
-    rows: list[list[str]], i: int, at: list[int], is_data: Callable[[int], bool]
-) -> int | None:
-    """The nearest row above ``i`` that is not a row of figures and labels each column of
-    ``at``; rows of figures in between share it, as do rows with a gap and captions."""
-    for j in range(i - 1, -1, -1):
-        row = rows[j]
-        if not is_data(j) and all(c < len(row) and row[c].strip() for c in at):
-            return j
-    return None
+class _HeadersAbove:
+    """The nearest row above a row of figures that is not itself a row of figures and labels
+    each of its figure columns; rows of figures in between share it, as do rows with a gap and
+    captions.
+
+    Rows are asked about top to bottom, so the rows above are read once per set of figure
+    columns, not once per row: the search stays linear in a long table's length."""
+
+    def __init__(self, rows: list[list[str]], is_data: list[bool]) -> None:
+        self.rows = rows
+        self.candidates = [j for j, data in enumerate(is_data) if not data]
+        # Figure columns -> (nearest labelling row found so far, candidates read so far).
+        self.found: dict[tuple[int, ...], tuple[int | None, int]] = {}
+
+    def find(self, i: int, at: list[int]) -> int | None:
+        key = tuple(at)
+        header, read = self.found.get(key, (None, 0))
+        while read < len(self.candidates) and self.candidates[read] < i:
+            row = self.rows[self.candidates[read]]
+            if all(c < len(row) and row[c].strip() for c in at):
+                header = self.candidates[read]
+            read += 1
+        self.found[key] = (header, read)
+        return header
 
 
 def _caption(rows: list[list[str]], header: int) -> str:
