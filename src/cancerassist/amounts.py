@@ -60,6 +60,16 @@ _AMOUNT = re.compile(
     re.IGNORECASE,
 )
 
+# Text that holds a sum of money in any currency the parser reads ("£4.8M", "6M euro",
+# "3,8 millions d'euros", "CHF 300 000", "12 millions"): what a sentence answering "how much"
+# must hold. A bare magnitude letter ("45 k") is not enough without a currency.
+MONEY = re.compile(
+    rf"(?:{_PREFIX})\s?\d"
+    rf"|\d[\d\s.,]*\s?(?:(?:{_MAGNITUDE})\s?)?(?:{_CURRENCY})"
+    r"|\d[\d\s.,]*\s?(?:milliards?|billions?|millions?|md€|bn\b|m€|k€)",
+    re.IGNORECASE,
+)
+
 
 class Amount(BaseModel):
     value: Decimal

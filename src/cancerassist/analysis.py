@@ -98,7 +98,10 @@ _OPERATIONS: list[tuple[Operation, float, re.Pattern[str]]] = [
         r"^(?:is|are|was|does|did|est-ce que|fait-il|fait-elle)\b|"
         r"\b(?:fait|font)(?:-(?:il|elle|ils|elles))? partie|\best-(?:il|elle)\b|\bamong\b|parmi"
     )),
-    ("count", 0.55, re.compile(r"how many|combien de|combien d'|nombre de|number of")),
+    # ("a phone number of X" asks for an address, not a count)
+    ("count", 0.55, re.compile(
+        r"how many|combien de|combien d'|nombre de|(?<!phone )(?<!fax )number of"
+    )),
     ("list", 0.3, re.compile(
         r"\blist|liste|\bwhich\b|\bwhat are\b|\bquel(?:le)?s\b|\bname (?:the|all)|\bcite|enumer|"
         r"all the|tous les|toutes les"
@@ -173,8 +176,9 @@ _ASKED: list[tuple[AnswerType, float, re.Pattern[str]]] = [
     # A way to reach someone, asked in so many words ("which mission is about technology transfer?"
     # is about technology transfer, it asks for a mission).
     ("contact", 0.8, re.compile(
-        r"\bcontact|\be-?mail|courriel|\bjoindre\b|\bphone\b|\btelephone\b|"
-        r"\bnumero de (?:telephone|tel)\b|\bwhom\b|\ba qui\b|"
+        r"\bcontact|\be-?mail|courriel|\bjoindre\b|\bphone\b|\btelephone\b|\bfax\b|telecopi|"
+        r"\bnumero de (?:telephone|tel)\b|\bwhom\b|\ba qui\b|\badresse (?:e-?)?mail\b|"
+        r"\b(?:postal|mailing|web) address|\badresse (?:postale|du site)|"
         r"qui (?:dois-je |faut-il |peut-on )?(?:contacter|m'adresser)|"
         r"\bwho (?:should|do|can|could|to)\b.*\b(?:contact|ask|talk|write|turn|reach|call)\b|"
         r"\bwho handles\b|qui s'occupe|qui gere|site (?:web|internet)|web ?site|\burl\b"

@@ -800,6 +800,48 @@ _SAYS_WHAT = re.compile(
 )
 
 
+# How many lines above a bare value may label it, and how many words besides the value a line
+# may hold and still be a bare value ("Tél. : (514) 398-5611").
+LABEL_LINES = 3
+BARE_VALUE_WORDS = 3
+# A value a line may give of its own: an address, a web site, a number written in groups.
+_VALUE = re.compile(r"\S+@\S+|https?://\S+|www\.\S+|\d[\d\s.()+-]{5,}\d")
+
+
+def _bare_value(sentence: str, shapes: Sequence[re.Pattern[str]]) -> bool:
+    """The line is little more than a value of the asked shape."""
+    if not shapes or "\n" in sentence.strip():
+        return False
+    rest = sentence
+    for shape in shapes:
+        rest = shape.sub(" ", rest)
+    return rest != sentence and len(re.findall(r"[^\W\d_]{2,}", rest)) <= BARE_VALUE_WORDS
+
+
+def _label_lines(text: str, start: int, shapes: Sequence[re.Pattern[str]]) -> str:
+    """The lines just above ``start`` that say what the value on its line belongs to: up to
+    ``LABEL_LINES``, passing over other bare values of the asked shape (a fax under a telephone
+    number shares its address) and stopping at a line with another value (another entry)."""
+    if not shapes or (start and text[start - 1] != "\n"):
+        return ""
+    lines = text[:start].splitlines()[-LABEL_LINES:]
+    kept: list[str] = []
+    for line in reversed(lines):
+        if any(shape.search(line) for shape in shapes) and _bare_value(line, shapes):
+            continue
+        if _VALUE.search(line):
+            break  # another entry of a listing ("CNRS http://…" above "INSERM x@inserm.fr")
+        kept.append(line)
+    return " ".join(reversed(kept))
+
+
+def labelled(evidence: Evidence, shapes: Sequence[re.Pattern[str]]) -> str:
+    """The sentence with the lines that label it when it is a bare value of the asked shape."""
+    if not _bare_value(evidence.text, shapes):
+        return evidence.text
+    return f"{_label_lines(evidence.chunk.text, evidence.start, shapes)} {evidence.text}"
+
+
 def score_evidence(
     question: str,
     hits: list[SearchHit],
@@ -846,7 +888,14 @@ def score_evidence(
         for start, end, heading, label in spans:
             sentence = hit.chunk.text[start:end]
             tokens = set(tokenize(expand(f"{label or ''} {sentence}")))
-            context = set(tokenize(f"{hit.chunk.section} {hit.chunk.title} {named(hit.chunk)}"))
+            # A value on a line of its own ("02 736 99 99" under an address) is labelled by
+            # the lines above it, as its section labels it: they say whose it is.
+            above = _label_lines(hit.chunk.text, start, shapes) if label is None else ""
+            if above and not _bare_value(sentence, shapes):
+                above = ""
+            context = set(
+                tokenize(f"{hit.chunk.section} {hit.chunk.title} {named(hit.chunk)} {above}")
+            )
             matched = sum(
                 w if tokens & set(v) else (0.5 * w if context & set(v) else 0.0)
                 for v, w in zip(words, weights, strict=True)

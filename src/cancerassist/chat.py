@@ -24,10 +24,12 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
+from cancerassist.amounts import MONEY
 from cancerassist.analysis import (
     FOLLOW_UP_THRESHOLD,
     Analyser,
@@ -57,6 +59,7 @@ from cancerassist.answer import (
     counts,
     extractive_answer,
     fact_citation,
+    labelled,
     render_conflicts,
     render_facts,
     render_no_answer,
@@ -165,16 +168,17 @@ LIST_NEIGHBOURS = 3
 LEAD_CHARS = 600
 # How far before a sentence the number of a name may be ("Université Paris 13 …").
 CONTEXT_CHARS = 250
-# A telephone number: a trunk "0" or a "+country" prefix, then groups of digits; not an amount
-# written with dots ("3.263.864") nor a range of years ("2011-2015").
+# A telephone number: a trunk "0" or a "+country" prefix, then groups of digits, or the North
+# American "(514) 398-5611" / "514-398-5611"; not an amount written with dots ("3.263.864") nor
+# a range of years ("2011-2015").
 _PHONE = re.compile(
-    r"(?:\+\d{1,3}[\s.-]?(?:\(\d\)[\s.-]?)?|(?<![\w.,])0)\d(?:[\s.-]?\d{2,4}){3,5}(?![\w.,]\d)"
+    r"(?:(?<![\w.,])0\d|\+\d{1,3}[\s.-]?(?:\(0\)[\s.-]?)?\d{1,4})(?:[\s.-]?\d{2,4}){2,5}(?![\w.,]\d)"
+    r"|(?<![\w.,])(?:\(\d{3}\)\s?|\d{3}[.-])\d{3}[\s.-]\d{4}(?![\w.,]\d)"
 )
-_AMOUNT = re.compile(r"\d[\d\s.,]*\s?(?:M€|k€|€|millions?|euros?)|€\s?\d", re.IGNORECASE)
 _TYPE_SHAPES: dict[AnswerType, re.Pattern[str]] = {
     "person": _PERSON,
     "year": YEAR,
-    "amount": _AMOUNT,
+    "amount": MONEY,
     # (or a postal address: a street with its number, a postcode and its town)
     "contact": re.compile(
         rf"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://\S+|www\.\S+|{_PHONE.pattern}"
@@ -232,6 +236,16 @@ class Resolved:
     subjects: list[str]
     years: list[int]
     retrieval_query: str
+    # The subjects carried from the turn before, written after the turn's own text.
+    carried: tuple[str, ...] = ()
+
+    def name_words(self) -> list[str]:
+        """The words of the names the question uses, the carried subjects' included (written
+        after a question mark, their first word would pass for one that opens a sentence)."""
+        words = name_words(self.question)
+        for subject in self.carried:
+            words += name_words(f"of {subject}")
+        return list(dict.fromkeys(words))
 
     def other_names(self, gazetteer: Gazetteer) -> list[str]:
         """The subjects' names and aliases the question does not write, for the lexical
@@ -354,6 +368,7 @@ def _resolve_turn(
         subjects or leaned_on,
         carried_years,
         f"{previous.retrieval_query} {' '.join(leaned_on)} {text}",
+        tuple(leaned_on),
     )
 
 
@@ -596,11 +611,6 @@ class ChatService:
             best_misfit = best_misfit or (not rank and facts.status == "answered")
             if facts.status == "no_answer":
                 refusals.append(facts)
-                if facts.reason in ("no_phone", "no_email") and not rank:
-                    # The records of the organisation asked about are all there and none
-                    # gives that kind of address: say so, with the ones they give.
-                    text = render_no_answer(facts, language, self.prompts)
-                    return _Draft(text, "no_answer", []), refusals
                 if facts.entity and not rank:
                     # The best route knows the subject and lacks what is asked of it: another
                     # kind of record about it would answer another question.
@@ -615,7 +625,7 @@ class ChatService:
         mark = time.perf_counter()
         analysis = resolved.analysis
         operation = analysis.operation.operation if analysis.operation else None
-        names = name_words(resolved.question)
+        names = resolved.name_words()
         # The role a "who" question names: fact answers and passages must both hold it.
         role = asked_role(resolved.question)
         draft, refusals = self._fact_routes(
@@ -660,7 +670,9 @@ class ChatService:
         # A name the gazetteer does not know may be a description the question translates
         # ("the Quality of Life and Cancer platform" for "plateforme Qualité de vie et cancer").
         translated = bool(subjects) and not any(s in loaded.gazetteer for s in subjects)
+        translatable = _translatable(resolved.question, names)
         counted = counted_terms(resolved.question, names) if operation == "count" else set()
+        reaching = any(t.answer_type == "contact" for t in analysis.answer_types)
         scored_evidence = [
             e
             for e in score_evidence(
@@ -688,10 +700,32 @@ class ChatService:
                 or (e.coverage >= COUNT_COVERAGE and not e.items)
             )
             # The years asked about are in the sentence (or the title of its document: "the
-            # 2017 activity report"), or it is about other years.
-            and all(y in e.text or y in e.chunk.title for y in years)
-            and _uses_names(e, names, translated, language, loaded)
+            # 2017 activity report"), or it is about other years. An address has no year:
+            # one asked with a year ("their 2023 press contact") is in a document of that year.
+            and all(
+                y in e.text
+                or y in e.chunk.title
+                or (reaching and y in loaded.index.documents[e.chunk.doc_id].text)
+                for y in years
+            )
+            and _uses_names(
+                e,
+                names,
+                translated=translated,
+                translatable=translatable,
+                language=language,
+                loaded=loaded,
+            )
         ]
+        # The records of the organisation asked about lack the kind of address asked for: a
+        # passage gives it only on a line that names the organisation (the row beside it in a
+        # table of addresses is another organisation's).
+        owner = next(
+            (r.entity for r in refusals if r.reason in ("no_phone", "no_email") and r.entity),
+            None,
+        )
+        if owner:
+            scored_evidence = [e for e in scored_evidence if _names(e, owner, shapes, loaded)]
         if not self._supported(scored_evidence, language, loaded):
             timings["compose"] = _ms(mark)
             refusal = refusals[0] if refusals else None
@@ -942,11 +976,17 @@ def _expected_shapes(question: str, analysis: Analysis) -> list[re.Pattern[str]]
 
 
 def _uses_names(
-    evidence: Evidence, names: list[str], translated: bool, language: Language, loaded: Loaded
+    evidence: Evidence,
+    names: list[str],
+    *,
+    translated: bool,
+    translatable: AbstractSet[str],
+    language: Language,
+    loaded: Loaded,
 ) -> bool:
-    """The sentence (in its passage) uses the question's names. A translated description
-    may lack one word in three when the sentence is in the other language; a known name or
-    a number may not."""
+    """The sentence (in its passage) uses the question's names. In a passage in the other
+    language, a translated description may lack one word in three, and a name its
+    ``translatable`` words (see :func:`_translatable`)."""
     missing = missing_names(
         names,
         loaded.gazetteer.expand(_context(evidence, loaded)),
@@ -954,12 +994,39 @@ def _uses_names(
     )
     if not missing:
         return True
-    other_language = loaded.index.documents[evidence.chunk.doc_id].language != language
-    return (
-        translated
-        and other_language
-        and 3 * len(missing) <= len(names)
-        and not any(w.isdigit() for w in missing)
+    if loaded.index.documents[evidence.chunk.doc_id].language == language:
+        return False
+    described = (
+        translated and 3 * len(missing) <= len(names) and not any(w.isdigit() for w in missing)
+    )
+    return described or set(missing) <= translatable
+
+
+# A run of capitalised words, possessives included ("ARC Foundation's Young Researchers Days").
+_CAPITALISED_WORDS = re.compile(r"[A-ZÀ-Þ][\w’'-]*(?:\s+[A-ZÀ-Þ][\w’'-]*)+")
+
+
+def _translatable(question: str, names: list[str]) -> set[str]:
+    """The question's name words that a translation may change: those of a name run that
+    also holds a word written the same in either language, an acronym or a number ("Young
+    Researchers Days" beside "ARC" may be "Journées Jeunes Chercheurs"). A name of ordinary
+    words alone, or one word alone such as a company's, is never let go."""
+    fixed = {w for w in names if w.isdigit() or w.upper() in question}
+    translatable: set[str] = set()
+    for run in _CAPITALISED_WORDS.finditer(question):
+        words = set(re.split(r"[-\s&’']+", fold_accents(run.group()).lower())) & set(names)
+        if words & fixed:
+            translatable |= words - fixed
+    return translatable
+
+
+def _names(evidence: Evidence, owner: str, shapes: list[re.Pattern[str]], loaded: Loaded) -> bool:
+    """The sentence, or the lines that label it, names ``owner`` or one of its other names."""
+    text = loaded.gazetteer.expand(labelled(evidence, shapes))
+    # (a name's opening word counts: it opens no sentence here)
+    return any(
+        not missing_names(name_words(f"of {form}"), text)
+        for form in [owner, *loaded.gazetteer.aliases(owner)]
     )
 
 
