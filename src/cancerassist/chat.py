@@ -132,7 +132,7 @@ _ROLE_WORDS = (
     r"professor|ceo|d[ée]l[ée]gu[ée]|(?:à|a) la t[êe]te)"
 )
 _PERSON = re.compile(
-    rf"\b(?:{TITLES})\.?\s+[A-ZÀ-Þ][\w’'-]*(?:\s+[A-ZÀ-Þ][\w’'-]+)?"
+    rf"\b(?:{TITLES})\.?(?:\s+drs?\.)?\s+[A-ZÀ-Þ][\w’'-]*(?:\s+[A-ZÀ-Þ][\w’'-]+)?"
     r"|\b[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?\s+[A-ZÀ-Þ][a-zà-ÿ-]+(?:\s+[A-ZÀ-Þ][a-zà-ÿ-]+)?"
     rf",\s+(?:[\w’']+,?\s+){{0,6}}{_ROLE_WORDS}|\b[A-ZÀ-Þ][a-zà-ÿ]+\s+[A-ZÀ-Þ][a-zà-ÿ-]+\s+{_ROLE_WORDS}"
     r"|\b(?!(?:The|This|Le|La|Les|Un|Une|Unit|Unité|Team|Équipe)\b)"
@@ -1031,13 +1031,15 @@ def _names(evidence: Evidence, owner: str, shapes: list[re.Pattern[str]], loaded
 
 
 def _context(evidence: Evidence, loaded: Loaded) -> str:
-    """What a sentence is about: its chunk, section and title, and its document's subject
-    (from its metadata, or else the one its opening lines name)."""
+    """What a sentence is about: its chunk, section and title, its document's subject (from
+    its metadata, or else the one its opening lines name) and its file's name."""
     chunk = evidence.chunk
-    subject = loaded.index.documents[chunk.doc_id].subject or loaded.lead_subjects.get(
-        chunk.doc_id, ""
-    )
-    return f"{chunk.text} {chunk.section} {chunk.title} {subject}"
+    document = loaded.index.documents[chunk.doc_id]
+    subject = document.subject or loaded.lead_subjects.get(chunk.doc_id, "")
+    # A file's name says whose page it is ("amsterdam-umc-kwf-review.txt") when its text,
+    # cut from a site, no longer does.
+    named = re.sub(r"[-_.]+", " ", document.path.rsplit("/", 1)[-1])
+    return f"{chunk.text} {chunk.section} {chunk.title} {subject} {named}"
 
 
 def _near(evidence: Evidence) -> str:

@@ -1468,11 +1468,82 @@ def extract_figures(ctx: _Context) -> Iterator[Fact]:
                 )
 
 
+# Words that join the words of one noun phrase ("collecte de la fondation", "share of the
+# budget"): the phrase that opens a sentence runs on through them, and stops at any other
+# stop word (its verb: "a", "was", "has"…).
+_PHRASE_LINKS = frozenset("de du des d la le les l of the for pour".split())
+# How far a year may be from the amount it dates ("696.000 euros en 2021", "in 2021, €3M").
+_DATED_WITHIN = 30
+
+
+def _opening_phrase(text: str) -> str:
+    """The noun phrase a sentence opens on, less a leading date or article: what a series of
+    figures it gives is of ("La collecte de la fondation a atteint…" -> "collecte de la
+    fondation")."""
+    words: list[str] = []
+    for match in re.finditer(r"[^\W\d_][\w’'-]*|\d+", text):
+        word = match.group()
+        folded = fold_accents(word.lower().replace("’", "'").split("'")[-1])
+        if word.isdigit() or (not words and folded in stopwords()):
+            if words:
+                break
+            continue
+        if folded in stopwords() and folded not in _PHRASE_LINKS:
+            break
+        words.append(word)
+        if len(words) >= 6:
+            break
+    while words and fold_accents(words[-1].lower()) in _PHRASE_LINKS:
+        words.pop()
+    return " ".join(words)
+
+
+def extract_prose_series(ctx: _Context) -> Iterator[Fact]:
+    """A sentence that gives one figure per year ("La collecte a atteint 696.000 euros en 2021
+    et près de 875.000 euros en 2022"): a row of a table whose columns are the years, so that
+    a difference, a total or an average over those years is computed as a table's."""
+    for block, section in zip(ctx.blocks, ctx.sections, strict=True):
+        if block.kind != "paragraph":
+            continue
+        for sentence in block.segments:
+            text = sentence.text
+            amounts = find_amounts(text)
+            if len(amounts) < 2:
+                continue
+            years = [(m.start(), m.end(), m.group()) for m in YEAR.finditer(text)]
+            dated: list[tuple[Amount, str]] = []
+            for amount in amounts:
+                near = [
+                    (min(abs(start - amount.end), abs(amount.start - end)), year)
+                    for start, end, year in years
+                    if not (amount.start <= start < amount.end)
+                ]
+                distance, year = min(near, default=(_DATED_WITHIN + 1, ""))
+                if distance <= _DATED_WITHIN:
+                    dated.append((amount, year))
+            if len(dated) < 2 or len({year for _, year in dated}) != len(dated):
+                continue
+            row = _opening_phrase(text)
+            if not row:
+                continue
+            for amount, year in dated:
+                yield Measure(
+                    table=str(min(sentence.offsets)),
+                    caption=section or ctx.document.title,
+                    row=row,
+                    column=year,
+                    value=amount.value,
+                    value_text=ctx.verbatim(sentence, amount.start, amount.end),
+                    provenance=ctx.provenance(sentence),
+                )
+
+
 EXTRACTORS: tuple[Callable[[_Context], Iterator[Fact]], ...] = (
     extract_contacts,
     extract_funding_tables,
     extract_cell_tables,
     extract_measures,
+    extract_prose_series,
     extract_funding_sentences,
     extract_project_sheet,
     extract_roles,

@@ -36,10 +36,11 @@ YEAR_RANGE = re.compile(
 )
 # Titles written before a person's name.
 TITLES = r"Dr|Pr|Prof|Professeur|Docteur|Mme|Mrs|Ms|Mr"
-# A full stop that ends no sentence: an initial ("G.F. Leclerc") or a title ("Prof. Martin").
+# A full stop that ends no sentence: an initial ("G.F. Leclerc") or a title ("Prof. Martin",
+# "Prof. dr. Jansen" as Dutch and German write it).
 NOT_A_STOP = (
     r"(?<!\b[A-Z]\.)(?<!\bDr\.)(?<!\bPr\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bSt\.)"
-    r"(?<!\bMrs\.)(?<!\bMme\.)(?<!\bProf\.)"
+    r"(?<!\bMrs\.)(?<!\bMme\.)(?<!\bProf\.)(?<!\bdr\.)(?<!\bdrs\.)"
 )
 # Small numbers written as words, which count things as digits do ("cinq projets").
 NUMBER_WORDS = (

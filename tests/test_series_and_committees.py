@@ -1,0 +1,73 @@
+"""Figures a sentence gives year by year, committee lists written the Dutch way, and pages
+whose organisation only their file name gives: question classes documents nobody here wrote
+revealed, each on documents of our own with the negative that must not be answered."""
+
+from __future__ import annotations
+
+from cancerassist.chat import ChatService
+from cancerassist.models import Measure
+
+from .conftest import ask_turns as ask
+from .conftest import service_with
+
+SERIES = (
+    "Fondation Ardoise : bilan de l'année\n\n"
+    "La collecte de la fondation a atteint 412.000 euros en 2020 et près de 530.000 euros en "
+    "2021. Elle finance deux chaires de recherche sur les sarcomes.\n\n"
+    "Le budget des chaires était de 1,2 million d'euros en 2019.\n"
+)
+# A site's page: the organisation is in the file's name, not in the text.
+COMMITTEE = (
+    "Review committees of the Verwey fund\n\n"
+    "There are two review committees: a laboratory committee and a clinical committee.\n\n"
+    "Laboratory research committee:\n\n"
+    "Prof. dr. H.J. (Henk Jan) Oosterhuis, chair\n"
+    "Dr. T.M. (Tineke) Brouwer, secretary\n"
+    "Prof. dr. W. (Willem) de Groot\n"
+)
+
+service = service_with(
+    "series", {"ardoise-bilan.txt": SERIES, "zeeland-umc-verwey-committees.txt": COMMITTEE}
+)
+
+
+def test_a_sentence_with_a_figure_per_year_is_a_row_of_figures(service: ChatService) -> None:
+    rows = [
+        f
+        for f in service.index.facts.facts
+        if isinstance(f, Measure) and f.provenance.doc_id == "ardoise-bilan"
+    ]
+    assert {(m.row, m.column, m.value_text) for m in rows} == {
+        ("collecte de la fondation", "2020", "412.000 euros"),
+        ("collecte de la fondation", "2021", "530.000 euros"),
+    }
+    difference = ask(
+        service,
+        "De combien la collecte de la Fondation Ardoise a-t-elle progressé entre 2020 et 2021 ?",
+    )
+    assert "118" in difference.answer
+    average = ask(
+        service, "Quelle a été la collecte moyenne de la Fondation Ardoise en 2020 et 2021 ?"
+    )
+    assert "471" in average.answer
+
+
+def test_one_amount_with_its_year_is_no_series(service: ChatService) -> None:
+    assert not [
+        m
+        for m in service.index.facts.facts
+        if isinstance(m, Measure) and "budget" in m.row and m.provenance.doc_id == "ardoise-bilan"
+    ]
+
+
+def test_a_committee_written_the_dutch_way_and_named_by_its_file(service: ChatService) -> None:
+    """ "Prof. dr." opens no sentence; the organisation asked about ("Zeeland UMC") is only in
+    the file's name."""
+    chair = ask(service, "Who is the chair of the laboratory research committee at Zeeland UMC?")
+    assert chair.status == "answered"
+    assert "Oosterhuis" in chair.answer
+    assert "Brouwer" not in chair.answer
+    elsewhere = ask(
+        service, "Who is the chair of the laboratory research committee at Utrecht UMC?"
+    )
+    assert "Oosterhuis" not in elsewhere.answer
