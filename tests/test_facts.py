@@ -440,3 +440,28 @@ def test_what_follows_a_name_must_be_a_post_for_a_person_to_be_read() -> None:
         "With Northfield University, Stockholm Partners joined the consortium.\n"
     )
     assert [p for p in facts_of(text) if isinstance(p, Person)] == []
+
+
+def test_a_team_listed_after_a_lead_in_line_with_or_without_posts() -> None:
+    text = (
+        "Acknowledgements\n\n"
+        "The following staff members of the Rowan Institute prepared this report:\n\n"
+        "- Dr Ada Pinewood, Vice-President, Research\n"
+        "- Lior Hazel, Research Analyst\n"
+        "- Dr Maud Alder, Research Communications Specialist\n\n"
+        "Other members of the team helped with the peer review:\n\n"
+        "- Tamsin Birch\n"
+        "- Oren Maple\n\n"
+        "Our members are:\n\n"
+        "- Rowan Institute\n"
+        "- Alder University\n"
+        "- Fir Valley Hospital\n"
+    )
+    people = {(p.name, p.title) for p in facts_of(text) if isinstance(p, Person)}
+    assert people == {
+        ("Ada Pinewood", "Vice-President"),
+        ("Lior Hazel", "Research Analyst"),
+        ("Maud Alder", "Research Communications Specialist"),
+        ("Tamsin Birch", None),
+        ("Oren Maple", None),
+    }  # the organisations of a members' list are no people

@@ -1097,7 +1097,10 @@ _POST = re.compile(
     r"professeur|professor|charg[ée]|responsable|manager|officer|coordinat|coordonnat|"
     r"secr[ée]tai|secretary|treasurer|tr[ée]sori|ceo|chief|founder|fondat|leader|lead\b|"
     r"researcher|chercheu|scientist|fellow|deputy|adjoint|d[ée]l[ée]gu|administrat|editor|"
-    r"r[ée]dact|dean|doyen|rect(?:or|eur)|investigat|conseill|advis|member|membre|senior)",
+    r"r[ée]dact|dean|doyen|rect(?:or|eur)|investigat|conseill|advis|member|membre|senior|"
+    r"analyst|specialist|sp[ée]cialist|volunteer|b[ée]n[ée]vole|assistant|writer|translat|"
+    r"tradu|designer|nurse|infirmi|physician|m[ée]decin|surgeon|chirurg|clinician|clinicien|"
+    r"engineer|ing[ée]nieu|technici|student|[ée]tudiant|doctorant|consultant|analyste)",
     re.IGNORECASE,
 )
 # Words a post may open with ("Scientific Director", "Senior Research Fellow", "ancien
@@ -1278,15 +1281,21 @@ def extract_people(ctx: _Context) -> Iterator[Fact]:
 def _people(ctx: _Context) -> Iterator[Fact]:
     yield from _signatures(ctx)
     for index, (block, section) in enumerate(zip(ctx.blocks, ctx.sections, strict=True)):
-        team = re.search(ctx.profile.headings.people, section, re.IGNORECASE)
+        # A list of people is titled so by its heading or by the line that leads in to it
+        # ("Other members of the team are:").
+        before = ctx.blocks[index - 1].text.strip() if index else ""
+        lead = before if before.endswith(":") else ""
+        team = re.search(ctx.profile.headings.people, f"{section} {lead}", re.IGNORECASE)
         if block.kind == "list" and team:
             for item in block.segments:
-                name, _, rest = item.text.lstrip("• ").partition(",")
-                if not re.match(r"^[A-ZÉ][\w’'-]+(?:\s+[A-ZÉ][\w’'-]+)+$", name.strip()):
+                written, _, rest = item.text.lstrip("• ").partition(",")
+                written = _TITLE_PREFIX.sub("", written.strip())
+                name = _person_name(written) if _NAME_RUN_ONLY.fullmatch(written) else None
+                if name is None:
                     continue
                 title, _, description = rest.partition(",")
                 yield Person(
-                    name=name.strip(),
+                    name=name,
                     title=_clean(title) or None,
                     affiliation=_affiliation(rest, ctx.profile.affiliations),
                     role=_clean(description.split(".")[0]) or None,
