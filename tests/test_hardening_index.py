@@ -300,10 +300,13 @@ def test_builds_whose_files_do_not_hold_together_are_passed_over_by_the_real_ser
     assert "Traceback" not in printed
 
 
-def test_an_answer_from_one_replica_is_rated_on_another(settings: Settings, tmp_path: Path) -> None:
+def test_an_answer_from_one_replica_is_rated_on_another(
+    settings: Settings, build_report: object, tmp_path: Path
+) -> None:
     """Two servers started together on one data directory (as replicas or workers are) share
     the key their message ids are signed with: the one that did not answer accepts the rating,
-    and a rating of an id it did not issue is refused by both."""
+    and a rating of an id it did not issue is refused by both. (The index is built first:
+    replicas serve a build, they do not race to make it.)"""
     data = tmp_path / "data"
     env = server_env(settings, data)
     with (
