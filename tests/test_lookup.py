@@ -199,6 +199,10 @@ def test_a_name_by_its_possessive_or_by_the_initials_of_its_compound() -> None:
     assert gazetteer.match("financement région NEA 2015") == ["Région Nord-Est-Atlantique"]
     # A common word in lower case names nothing.
     assert gazetteer.match("which regions of France take part?") == []
+    # Its first word opening another name, through a linking word, names that other one.
+    assert gazetteer.match("Who directs the Agence of Ocean Studies?") == []
+    assert gazetteer.match("Qui dirige l'Agence de Recherche Marine ?") == []
+    assert gazetteer.match("Who directs the Agence?") == ["Agence Ouest"]
 
 
 def test_a_long_name_written_in_part_keeps_a_word_of_its_own() -> None:

@@ -190,6 +190,10 @@ def _prune(form: list[str], common: set[str], capitalised: set[str]) -> list[str
     return form
 
 
+# Words that link the words of one name ("Office of Cancer Centers", "Institut du Cancer").
+_LINKS = frozenset("of the for de du des d la le l et and".split())
+
+
 class _QuestionForms:
     """A question's tokens as names are matched against them; remembers which words it has
     (a gazetteer asks about the same words for many names)."""
@@ -208,12 +212,16 @@ class _QuestionForms:
 
     def names_another(self, head: str, own: set[str]) -> bool:
         """The question writes ``head`` followed by a capitalised word that is not one of
-        ``own``: another name of the same family ("Réseau VDL" is not "Réseau
-        Ouest")."""
-        return any(
-            t == head and after in self.capitals and after not in own
-            for t, after in itertools.pairwise(self.tokens)
-        )
+        ``own``, maybe after a linking word: another name of the same family ("Réseau VDL" is
+        not "Réseau Ouest", "Office of Cancer Centers" not "Office du Transfert")."""
+        for i, token in enumerate(self.tokens):
+            if token != head:
+                continue
+            rest = itertools.dropwhile(lambda t: t in _LINKS, self.tokens[i + 1 :])
+            after = next(rest, None)
+            if after is not None and after in self.capitals and after not in own:
+                return True
+        return False
 
     def phrase(self, words: Sequence[str]) -> bool:
         """The question writes ``words`` one after the other."""
