@@ -100,6 +100,7 @@ def test_an_address_is_never_taken_from_the_row_of_another_organisation(
     [
         ("What is the phone number of the Kestrel institute?", False),
         ("What's the fax number of the institute?", False),
+        ("What's the mobile number of its director?", False),
         ("What is the number of grants awarded in 2005?", True),
         ("Quel est le nombre de projets financés ?", True),
     ],

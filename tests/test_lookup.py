@@ -223,6 +223,12 @@ def test_a_long_name_written_in_part_keeps_a_word_of_its_own() -> None:
     )
     # "project" and "cancer" are in many names: the cervical-cancer project is not named.
     assert gazetteer.match("Qui pilote le projet du Cancer Research UK ?") == []
+    # Two of its three words, inside a name with capitalised words of its own, name another.
+    alone = Gazetteer([("Institut national du cancer", ["National Cancer Institute"])])
+    assert alone.match("How can I reach the Organisation of Baltic Cancer Institutes?") == []
+    assert alone.match("Who heads the national cancer institutes' board?") == [
+        "Institut national du cancer"
+    ]
 
 
 def test_a_typed_name_with_two_letters_swapped() -> None:

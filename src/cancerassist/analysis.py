@@ -100,7 +100,8 @@ _OPERATIONS: list[tuple[Operation, float, re.Pattern[str]]] = [
     )),
     # ("a phone number of X" asks for an address, not a count)
     ("count", 0.55, re.compile(
-        r"how many|combien de|combien d'|nombre de|(?<!phone )(?<!fax )number of"
+        r"how many|combien de|combien d'|nombre de|"
+        r"(?<!phone )(?<!fax )(?<!mobile )(?<!telephone )(?<!contact )number of"
     )),
     ("list", 0.3, re.compile(
         r"\blist|liste|\bwhich\b|\bwhat are\b|\bquel(?:le)?s\b|\bname (?:the|all)|\bcite|enumer|"
@@ -177,6 +178,7 @@ _ASKED: list[tuple[AnswerType, float, re.Pattern[str]]] = [
     # is about technology transfer, it asks for a mission).
     ("contact", 0.8, re.compile(
         r"\bcontact|\be-?mail|courriel|\bjoindre\b|\bphone\b|\btelephone\b|\bfax\b|telecopi|"
+        r"\bmobile (?:number|phone)|\b(?:numero de )?portable\b|"
         r"\bnumero de (?:telephone|tel)\b|\bwhom\b|\ba qui\b|\badresse (?:e-?)?mail\b|"
         r"\b(?:postal|mailing|web) address|\badresse (?:postale|du site)|"
         r"qui (?:dois-je |faut-il |peut-on )?(?:contacter|m'adresser)|"

@@ -173,6 +173,10 @@ class _Entity:
                 and sum(present) >= len(form) - 1
                 and present[-1]
                 and any(p and t in self.own for p, t in zip(present, form, strict=True))
+                # … and the question's name around those words has no capitalised word the
+                # name lacks ("Organisation of European Cancer Institutes" is not the
+                # "National Cancer Institute").
+                and not question.capitalised_beside(form, own)
             ):
                 # ... and keep a word of its own: "Cancer Research UK … Institute" does not
                 # name the "National Cancer Institute", whatever words they share.
@@ -222,6 +226,16 @@ class _QuestionForms:
             if after is not None and after in self.capitals and after not in own:
                 return True
         return False
+
+    def capitalised_beside(self, words: Sequence[str], own: set[str]) -> bool:
+        """A capitalised word that is not one of ``own`` stands in the question right before or
+        after the stretch that uses ``words`` (linking words passed over)."""
+        at = [i for i, t in enumerate(self.tokens) if any(same_word(w, t) for w in words)]
+        if not at:
+            return False
+        before = [t for t in self.tokens[: min(at)] if t not in _LINKS][-1:]
+        after = [t for t in self.tokens[max(at) + 1 :] if t not in _LINKS][:1]
+        return any(t in self.capitals and t not in own for t in before + after)
 
     def phrase(self, words: Sequence[str]) -> bool:
         """The question writes ``words`` one after the other."""
@@ -569,8 +583,9 @@ def _by_name(
 EMAIL_ASKED = re.compile(
     r"(?:quel(?:le)?|what|which)\b[^?]{0,20}?\b(?:e-?mail|courriel)"
     r"|e-?mail address|adresse (?:e-?mail|electronique|mail|courriel)"
+    r"|\b(?:by|par) (?:e-?mail|mail|courriel)\b|\be-?mail (?:of|de|du|d')"
 )
-PHONE_ASKED = re.compile(r"phone|telephone|\btel\b|numero|appeler|\bcall\b")
+PHONE_ASKED = re.compile(r"phone|telephone|\btel\b|numero|appeler|\bcall\b|mobile|portable")
 
 
 def _contact(question: str, store: FactStore, operation: Aggregate | None = None) -> FactAnswer:
