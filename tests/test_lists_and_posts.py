@@ -90,6 +90,15 @@ def test_a_spreadsheet_header_row_is_not_its_title() -> None:
     assert guess_title("Rapport 2020\n\nTexte.", Path("r.txt")) == "Rapport 2020"
 
 
+def test_a_title_opening_on_a_currency_or_wrapped_after_a_linking_word() -> None:
+    assert guess_title("# $2 million for young researchers\n\nRelease Date\n", Path("n.md")) == (
+        "$2 million for young researchers"
+    )
+    assert guess_title("Network Update and\nFuture Plans\nJane Roe, PhD\n", Path("s.txt")) == (
+        "Network Update and Future Plans"
+    )
+
+
 def test_an_email_asked_of_an_organisation_that_has_none(service: ChatService) -> None:
     asked = ask(service, "Quel est l'e-mail du CNRS pour la valorisation ?")
     assert asked.status == "no_answer"

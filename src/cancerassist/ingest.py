@@ -505,12 +505,22 @@ def load_corpus(
 
 
 def guess_title(text: str, path: Path) -> str:
-    """The first line that may be a title: not too long, opening on a letter or a digit
-    ("|Icone Imprimer" is a page's print button), not a table's row of cells (a
-    spreadsheet's header row names its columns, not the document)."""
-    for raw in text.splitlines():
-        line = raw.strip()
-        if 3 <= len(line) <= 120 and line[0].isalnum() and CELL not in line:
+    """The first line that may be a title: not too long, opening on a letter, a digit, a
+    currency or a quote ("$5 million in new funding…"; "|Icone Imprimer" is a page's print
+    button), not a table's row of cells (a spreadsheet's header row names its columns, not the
+    document); with the next line when it ends on a word no title ends on (a slide's title
+    wrapped after "and")."""
+    # (a Markdown heading's marks are no part of its words)
+    lines = [raw.strip().lstrip("#").strip() for raw in text.splitlines() if raw.strip("# \t")]
+    for i, line in enumerate(lines):
+        if (
+            3 <= len(line) <= 120
+            and (line[0].isalnum() or line[0] in '$€£«“"')
+            and CELL not in line
+        ):
+            last = line.split()[-1]
+            if _DANGLING.fullmatch(last) and i + 1 < len(lines) and CELL not in lines[i + 1]:
+                return f"{line} {lines[i + 1]}"[:160]
             return line
     return path.stem.replace("-", " ").replace("_", " ")
 
