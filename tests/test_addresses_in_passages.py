@@ -46,9 +46,25 @@ PRESS = (
     "Agence Quintal 06 70 12 88 31 c.roux@quintal.example\n"
 )
 
+# An imprint: another kind of number above the telephone, the report's year in its title only.
+IMPRINT = (
+    "Alpine Cancer Research 2021\n"
+    "A publication of the Alpine Cancer League on its funded projects\n\n"
+    "Imprint\n\n"
+    "Publisher: Alpine Cancer League\n"
+    "Bergweg 40, 3001 Bern\n"
+    "Article number: 04 1034 02 4121\n"
+    "Tel. +41 (0)31 555 91 16\n"
+)
+
 service = service_with(
     "addresses",
-    {"verhaegen-2014.txt": COVER, "kestrel-2005.txt": REPORT, "orla-presse.txt": PRESS},
+    {
+        "verhaegen-2014.txt": COVER,
+        "kestrel-2005.txt": REPORT,
+        "orla-presse.txt": PRESS,
+        "alpine-research-2021.txt": IMPRINT,
+    },
 )
 
 
@@ -67,6 +83,18 @@ def test_north_american_numbers_and_the_fax_asked_for(service: ChatService) -> N
     fax = ask(service, "Où se trouve le Kestrel Cancer Institute ?", "Et son numéro de fax ?")
     assert "555-0199" in fax.answer
     assert "555-0143" not in fax.answer
+
+
+def test_the_number_labelled_as_asked_in_a_report_named_by_its_year(
+    service: ChatService,
+) -> None:
+    response = ask(
+        service,
+        "What's the phone number of the Alpine Cancer League in the imprint of Alpine Cancer "
+        "Research 2021?",
+    )
+    assert "555 91 16" in response.answer
+    assert "1034" not in response.answer
 
 
 def test_an_english_question_about_a_french_press_release(service: ChatService) -> None:

@@ -800,6 +800,8 @@ _SAYS_WHAT = re.compile(
 )
 
 
+# What a value labelled as the kind asked for scores over one of the same shape that is not.
+CUED = 0.15
 # How many lines above a bare value may label it, and how many words besides the value a line
 # may hold and still be a bare value ("Tél. : (514) 398-5611").
 LABEL_LINES = 3
@@ -848,6 +850,7 @@ def score_evidence(
     index: SearchIndex,
     *,
     shapes: Sequence[re.Pattern[str]] = (),
+    cue: re.Pattern[str] | None = None,
     counted: AbstractSet[str] = frozenset(),
     expand: Callable[[str], str] = str,
     named: Callable[[Chunk], str] = lambda chunk: "",
@@ -858,7 +861,8 @@ def score_evidence(
     weight (IDF) that a sentence's words match; a word the corpus never uses counts fully
     against it, which is how off-topic questions fall below the threshold. A sentence holding
     every ``shapes`` (what the question asks for: a person, a year…), a number of the
-    ``counted`` thing, or the definition asked for scores more. ``expand`` adds the full names
+    ``counted`` thing, or the definition asked for scores more, and more again when the line
+    (or the lines that label it) writes the ``cue`` of what is asked. ``expand`` adds the full names
     of the aliases a sentence writes ("le RGO" matches "Réseau Grand Ouest"); ``named``
     the names its passage writes, which count for its sentences as its section title does
     (half): a sentence of a passage about the subject asked is about it. With ``listing``
@@ -911,6 +915,8 @@ def score_evidence(
                 and not (counted and label is not None)
                 else 0.0
             )
+            if shaped and cue is not None and cue.search(f"{above} {sentence}"):
+                shaped += CUED  # "Tél. : …" for a telephone number, not "Article number: …"
             if counted and counts(sentence, counted):
                 shaped += 0.3  # "318 Units" for "how many units"
             if defined and _defines(sentence, defined):

@@ -680,6 +680,7 @@ class ChatService:
                 hits,
                 loaded.index,
                 shapes=shapes,
+                cue=_address_cue(resolved.question) if reaching else None,
                 counted=counted,
                 expand=loaded.gazetteer.expand,
                 named=lambda chunk: " ".join(loaded.names_in(chunk)),
@@ -958,6 +959,27 @@ def _warm_up_questions(index: SearchIndex) -> list[str]:
     return index.profile.warm_up_questions() or [d.title for d in index.documents.values()][:2]
 
 
+# The label a line gives the kind of address asked for: "Tél." for a telephone number (not
+# "Article number: 04 1034…"), "Fax" for a fax, "E-mail" for an address.
+_ADDRESS_LABELS = {
+    "fax": re.compile(r"\b(?:fax|t[ée]l[ée]c(?:opie)?)\b", re.IGNORECASE),
+    "phone": re.compile(
+        r"\b(?:t[ée]l(?:[ée]phone)?|phone|telephone|mobile|portable|cell)\b", re.IGNORECASE
+    ),
+    "email": re.compile(r"\b(?:e-?mail|courriel|mail)\b", re.IGNORECASE),
+}
+
+
+def _address_cue(question: str) -> re.Pattern[str] | None:
+    """The label of the kind of address the question asks for, if it names one."""
+    folded = fold_accents(question).lower()
+    if re.search(r"\bfax\b|telecopi", folded):
+        return _ADDRESS_LABELS["fax"]
+    if PHONE_ASKED.search(folded):
+        return _ADDRESS_LABELS["phone"]
+    return _ADDRESS_LABELS["email"] if EMAIL_ASKED.search(folded) else None
+
+
 def _expected_shapes(question: str, analysis: Analysis) -> list[re.Pattern[str]]:
     """What a sentence must hold to answer: what the question's form asks for (a year, an
     amount, a person, a way to reach someone: a telephone number when that is what is asked),
@@ -1043,10 +1065,11 @@ def _context(evidence: Evidence, loaded: Loaded) -> str:
 
 
 def _near(evidence: Evidence) -> str:
-    """The sentence, what just precedes it and its section: where a number in a name
-    ("Paris 13") or a short name ("Est") must be."""
+    """The sentence, what just precedes it, its section and its document's title: where a
+    number in a name ("Paris 13", "the Annual Review 2020") or a short name ("Est") must be."""
     chunk = evidence.chunk
-    return f"{chunk.text[max(0, evidence.start - CONTEXT_CHARS) : evidence.end]} {chunk.section}"
+    before = chunk.text[max(0, evidence.start - CONTEXT_CHARS) : evidence.end]
+    return f"{before} {chunk.section} {chunk.title}"
 
 
 def _ms(started: float) -> float:
