@@ -26,8 +26,24 @@ COMMITTEE = (
     "Prof. dr. W. (Willem) de Groot\n"
 )
 
+# A brochure page dated by the line that heads it, not by its sentences.
+DATED_PAGE = (
+    "Dr. Lise Aubépine\n"
+    "Knowledge Manager\n"
+    "Fondation Verger\n\n"
+    "www.verger.example - 1\n"
+    "Fondation Verger - 2014\n"
+    "La Fondation Verger affecte aujourd'hui, grâce à ses donateurs, plus de 4,5 millions "
+    "d'euros à la recherche clinique en oncologie.\n"
+)
+
 service = service_with(
-    "series", {"ardoise-bilan.txt": SERIES, "zeeland-umc-verwey-committees.txt": COMMITTEE}
+    "series",
+    {
+        "ardoise-bilan.txt": SERIES,
+        "zeeland-umc-verwey-committees.txt": COMMITTEE,
+        "verger-brochure.txt": DATED_PAGE,
+    },
 )
 
 
@@ -71,3 +87,15 @@ def test_a_committee_written_the_dutch_way_and_named_by_its_file(service: ChatSe
         service, "Who is the chair of the laboratory research committee at Utrecht UMC?"
     )
     assert "Oosterhuis" not in elsewhere.answer
+
+
+def test_a_page_headed_by_its_year_answers_for_that_year(service: ChatService) -> None:
+    dated = ask(
+        service, "In 2014, how much was the Fondation Verger devoting to clinical research?"
+    )
+    assert "4,5" in dated.answer or "4.5" in dated.answer
+    other = ask(
+        service, "In 2016, how much was the Fondation Verger devoting to clinical research?"
+    )
+    assert "4,5" not in other.answer
+    assert "4.5" not in other.answer

@@ -701,11 +701,15 @@ class ChatService:
                 or (e.coverage >= COUNT_COVERAGE and not e.items)
             )
             # The years asked about are in the sentence (or the title of its document: "the
-            # 2017 activity report"), or it is about other years. An address has no year:
+            # 2017 activity report", or its section), or it is about other years. An address has no year:
             # one asked with a year ("their 2023 press contact") is in a document of that year.
             and all(
                 y in e.text
                 or y in e.chunk.title
+                or y in e.chunk.section
+                # (a passage that writes that year and no other is of that year: "… – 2012"
+                # heads the page the sentence is on)
+                or set(YEAR.findall(e.chunk.text)) == {y}
                 or (reaching and y in loaded.index.documents[e.chunk.doc_id].text)
                 for y in years
             )
