@@ -701,8 +701,9 @@ class ChatService:
                 or (e.coverage >= COUNT_COVERAGE and not e.items)
             )
             # The years asked about are in the sentence (or the title of its document: "the
-            # 2017 activity report", or its section), or it is about other years. An address has no year:
-            # one asked with a year ("their 2023 press contact") is in a document of that year.
+            # 2017 activity report", or its section), or it is about other years. An address
+            # has no year: one asked with a year ("their 2023 press contact") is in a document
+            # of that year.
             and all(
                 y in e.text
                 or y in e.chunk.title
