@@ -37,9 +37,25 @@ DATED_PAGE = (
     "d'euros à la recherche clinique en oncologie.\n"
 )
 
+# A spreadsheet of a report's parts (its title is the file's name): its opening row names the
+# institute, its later rows do not.
+OPENING = (
+    "Rubrique,Texte\n"
+    "Titre,Rapport d'activité 2020 : « Les Compagnons » premier donateur privé de l'Institut "
+    "Mirabel\n"
+    + "".join(
+        f"Paragraphe,Action {n} : les bénévoles ont organisé des ventes des courses et des "
+        f"concerts dans toute la région avec le soutien des communes et des entreprises.\n"
+        for n in range(1, 16)
+    )
+    + "Texte,L'an dernier « Les Compagnons » ont financé au total plus de 35 projets de "
+    "recherche.\n"
+)
+
 service = service_with(
     "series",
     {
+        "compagnons-2020.csv": OPENING,
         "ardoise-bilan.txt": SERIES,
         "zeeland-umc-verwey-committees.txt": COMMITTEE,
         "verger-brochure.txt": DATED_PAGE,
@@ -99,3 +115,20 @@ def test_a_page_headed_by_its_year_answers_for_that_year(service: ChatService) -
     )
     assert "4,5" not in other.answer
     assert "4.5" not in other.answer
+
+
+def test_the_opening_of_a_document_says_whose_its_later_passages_are(
+    service: ChatService,
+) -> None:
+    response = ask(
+        service,
+        "Combien de projets de recherche « Les Compagnons » de l'Institut Mirabel ont-ils "
+        "financés en 2020 ?",
+    )
+    assert "35" in response.answer
+    other = ask(
+        service,
+        "Combien de projets de recherche « Les Compagnons » de l'Institut Verdier ont-ils "
+        "financés en 2020 ?",
+    )
+    assert "35" not in other.answer

@@ -166,6 +166,9 @@ SHAPED_PASSAGES = 24
 LIST_NEIGHBOURS = 3
 # The opening of a document that says what it is about.
 LEAD_CHARS = 600
+# How many words of that opening (a title block: a title, a standfirst) say whose the
+# document is, for the names of a question.
+OPENING_WORDS = 30
 # How far before a sentence the number of a name may be ("Université Paris 13 …").
 CONTEXT_CHARS = 250
 # A telephone number: a trunk "0" or a "+country" prefix, then groups of digits, or the North
@@ -1059,14 +1062,17 @@ def _names(evidence: Evidence, owner: str, shapes: list[re.Pattern[str]], loaded
 
 def _context(evidence: Evidence, loaded: Loaded) -> str:
     """What a sentence is about: its chunk, section and title, its document's subject (from
-    its metadata, or else the one its opening lines name) and its file's name."""
+    its metadata, or else the one its opening lines name), its file's name and its opening."""
     chunk = evidence.chunk
     document = loaded.index.documents[chunk.doc_id]
     subject = document.subject or loaded.lead_subjects.get(chunk.doc_id, "")
     # A file's name says whose page it is ("amsterdam-umc-kwf-review.txt") when its text,
     # cut from a site, no longer does.
     named = re.sub(r"[-_.]+", " ", document.path.rsplit("/", 1)[-1])
-    return f"{chunk.text} {chunk.section} {chunk.title} {subject} {named}"
+    # … and its opening lines, which say whose it is when its title does not.
+    lead = " ".join(line for line in document.text[:LEAD_CHARS].splitlines() if line.strip())
+    lead = " ".join(lead.split()[:OPENING_WORDS])
+    return f"{chunk.text} {chunk.section} {chunk.title} {subject} {named} {lead}"
 
 
 def _near(evidence: Evidence) -> str:
