@@ -256,6 +256,14 @@ def test_a_sentence_counts_the_thing_asked(sentence: str, counted: set[str], fou
     assert bool(FIGURE.search(sentence)) or not found
 
 
+def test_a_number_the_question_gives_is_no_count() -> None:
+    """ "How many partners joined for the 13 grants?": "the 13 grants" is given, not found."""
+    sentence = "The 13 grants were announced; 6 partners joined them."
+    assert counts(sentence, {"grant"}, given=frozenset({"13"})) is False
+    assert counts(sentence, {"partner"}, given=frozenset({"13"})) is True
+    assert counts(sentence, {"grant"}) is True
+
+
 def test_a_yearly_operation_with_a_year_is_a_cue_for_funding() -> None:
     assert "funding" in cue_scores("Combien de plus en 2022 qu'en 2019 ?")
     # Neither a count nor an operation without a year says the question is about funding.

@@ -726,9 +726,14 @@ _COUNTED = re.compile(
 )
 
 
-def counts(sentence: str, asked: AbstractSet[str]) -> bool:
-    """Whether the sentence gives a number of the thing the question counts."""
-    return any(set(tokenize(m.group(1))) & asked for m in _COUNTED.finditer(sentence))
+def counts(sentence: str, asked: AbstractSet[str], given: AbstractSet[str] = frozenset()) -> bool:
+    """Whether the sentence gives a number of the thing the question counts, other than the
+    ``given`` numbers the question writes itself ("How many partners for the 13 grants?" is
+    not answered by "the 13 grants")."""
+    return any(
+        set(tokenize(m.group(1))) & asked and m.group().split()[0] not in given
+        for m in _COUNTED.finditer(sentence)
+    )
 
 
 def counted_terms(question: str, names: Sequence[str]) -> set[str]:
@@ -875,6 +880,7 @@ def score_evidence(
     defined = _defined(question)
     weights = [max((idf[v] for v in variants if v in idf), default=unknown) for variants in words]
     total = sum(weights) or 1.0
+    given = frozenset(re.findall(r"\d+", question))
     asked = set(counted) or {
         form for variants in words if not set(variants) & subject for form in variants
     }
@@ -917,7 +923,7 @@ def score_evidence(
             )
             if shaped and cue is not None and cue.search(f"{above} {sentence}"):
                 shaped += CUED  # "Tél. : …" for a telephone number, not "Article number: …"
-            if counted and counts(sentence, counted):
+            if counted and counts(sentence, counted, given):
                 shaped += 0.3  # "318 Units" for "how many units"
             if defined and _defines(sentence, defined):
                 shaped += 0.3  # "TRIALNET is designed to…" for "What is TRIALNET?"
