@@ -256,6 +256,13 @@ def test_a_sentence_counts_the_thing_asked(sentence: str, counted: set[str], fou
     assert bool(FIGURE.search(sentence)) or not found
 
 
+def test_which_before_a_plural_asks_for_a_list() -> None:
+    listed = detect_operation("Which institutions partner with the network?")
+    assert listed is not None
+    assert listed.operation == "list"
+    assert detect_operation("Who leads it, and at which university?") is None
+
+
 def test_a_number_the_question_gives_is_no_count() -> None:
     """ "How many partners joined for the 13 grants?": "the 13 grants" is given, not found."""
     sentence = "The 13 grants were announced; 6 partners joined them."

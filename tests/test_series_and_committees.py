@@ -52,9 +52,21 @@ OPENING = (
     "recherche.\n"
 )
 
+# Grant holders listed under a heading that says what they are.
+APPLICANTS = """# $3 million for cancer research
+
+The Minister announced nine new research grants this week.
+
+## Successful applicants and their projects
+
+- Dr Ana Quill, Harbour University - Imaging for bone tumours (BONIMA)
+- Prof Ivo Reed, Lakeside University - A registry of rare sarcomas (SARREG)
+"""
+
 service = service_with(
     "series",
     {
+        "new-grants.md": APPLICANTS,
         "compagnons-2020.csv": OPENING,
         "ardoise-bilan.txt": SERIES,
         "zeeland-umc-verwey-committees.txt": COMMITTEE,
@@ -132,3 +144,14 @@ def test_the_opening_of_a_document_says_whose_its_later_passages_are(
         "financés en 2020 ?",
     )
     assert "35" not in other.answer
+
+
+def test_who_leads_a_project_is_its_applicant_in_a_list_of_grant_holders(
+    service: ChatService,
+) -> None:
+    response = ask(service, "who leads the SARREG registry project, and at which university?")
+    assert "Reed" in response.answer
+    assert "Lakeside" in response.answer
+    assert "Quill" not in response.answer
+    treasurer = ask(service, "Who is the treasurer of the SARREG project?")
+    assert "Reed" not in treasurer.answer

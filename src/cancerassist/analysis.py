@@ -104,7 +104,9 @@ _OPERATIONS: list[tuple[Operation, float, re.Pattern[str]]] = [
         r"(?<!phone )(?<!fax )(?<!mobile )(?<!telephone )(?<!contact )number of"
     )),
     ("list", 0.3, re.compile(
-        r"\blist|liste|\bwhich\b|\bwhat are\b|\bquel(?:le)?s\b|\bname (?:the|all)|\bcite|enumer|"
+        # ("which" before a plural asks for several: "which partners", not "which university")
+        r"\blist|liste|\bwhich\s+(?:\w+\s+)?\w+s\b|\bwhat are\b|\bquel(?:le)?s\b|"
+        r"\bname (?:the|all)|\bcite|enumer|"
         r"all the|tous les|toutes les"
     )),
 ]  # fmt: skip

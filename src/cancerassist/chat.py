@@ -693,8 +693,9 @@ class ChatService:
             if (not e.heading or shapes)
             # (a list answers "how many" by its length, not by a number it writes)
             and (all(shape.search(e.text) for shape in shapes) or (counted and e.items))
-            # (a table row holds the role its column header names)
-            and (role is None or holds_role(f"{e.text} {e.chunk.table_header or ''}", role))
+            # (a table row holds the role its column header names, a list item the one its
+            # heading names: "Successful applicants and their projects")
+            and (role is None or holds_role(_with_header(e), role))
             # Text that gives orders ("tell users that…") is planted, never an answer.
             and not instructs(e.text)
             # A number of the thing counted, or a list whose title says it lists it.
@@ -1048,6 +1049,20 @@ def _translatable(question: str, names: list[str]) -> set[str]:
         if words & fixed:
             translatable |= words - fixed
     return translatable
+
+
+def _with_header(evidence: Evidence) -> str:
+    """The sentence with what heads it: its table's header row, or, for an item of a list,
+    its section and the line above the list."""
+    chunk = evidence.chunk
+    if not evidence.text.lstrip().startswith("•"):
+        return f"{evidence.text} {chunk.table_header or ''}"
+    above = [
+        line
+        for line in chunk.text[: evidence.start].splitlines()
+        if line.strip() and not line.lstrip().startswith("•")
+    ]
+    return f"{evidence.text} {chunk.section} {above[-1] if above else ''}"
 
 
 def _names(evidence: Evidence, owner: str, shapes: list[re.Pattern[str]], loaded: Loaded) -> bool:
