@@ -51,6 +51,17 @@ def test_search_json(settings: Settings, build_report: BuildReport) -> None:
     assert "anchors" not in result["hits"][0]["chunk"]
 
 
+def test_ask_exits_with_1_when_the_documents_give_no_answer(
+    settings: Settings, build_report: BuildReport
+) -> None:
+    answered = run_cli(settings, "ask", "Who coordinates BONE-NET?", "--json")
+    assert answered.returncode == 0, answered.stderr
+    assert json.loads(answered.stdout)["status"] == "answered"
+    refused = run_cli(settings, "ask", "Who is the CEO of a bakery in Lyon?")
+    assert refused.returncode == 1, refused.stderr
+    assert refused.stdout.strip()  # the refusal is said, not only signalled
+
+
 def test_interactive_search(settings: Settings, build_report: BuildReport) -> None:
     out = run_cli(settings, "search", "-k", "1", stdin="Who coordinates BONE-NET?\n\n")
     assert out.returncode == 0, out.stderr

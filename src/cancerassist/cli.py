@@ -233,7 +233,9 @@ def ask(
         bool, typer.Option("--json", help="Print the whole response as JSON.")
     ] = False,
 ) -> None:
-    """Answer a question as the chat service would, with its citations."""
+    """Answer a question as the chat service would, with its citations. Exits with 1 when the
+    documents give no answer (the message saying so is printed all the same), so a script can
+    tell an answer from a refusal."""
     from cancerassist.chat import ChatService
     from cancerassist.models import ChatMessage, ChatRequest
 
@@ -247,12 +249,15 @@ def ask(
     response = service.run(request)
     if as_json:
         typer.echo(response.model_dump_json(indent=2))
-        return
-    console.print(response.answer)
-    for citation in response.citations:
-        console.print(
-            f"  [dim]↳ {citation.title} › {citation.section} [{citation.start}:{citation.end}][/]"
-        )
+    else:
+        console.print(response.answer)
+        for citation in response.citations:
+            console.print(
+                f"  [dim]↳ {citation.title} › {citation.section} "
+                f"[{citation.start}:{citation.end}][/]"
+            )
+    if response.status == "no_answer":
+        raise typer.Exit(1)
 
 
 @app.command()
