@@ -837,7 +837,7 @@ def _label_lines(text: str, start: int, shapes: Sequence[re.Pattern[str]]) -> st
         if any(shape.search(line) for shape in shapes) and _bare_value(line, shapes):
             continue
         if _VALUE.search(line):
-            break  # another entry of a listing ("CNRS http://…" above "INSERM x@inserm.fr")
+            break  # another entry of a listing ("Agence Nord http://…" above "Agence Sud x@sud.fr")
         kept.append(line)
     return " ".join(reversed(kept))
 
