@@ -842,11 +842,18 @@ def _label_lines(text: str, start: int, shapes: Sequence[re.Pattern[str]]) -> st
     return " ".join(reversed(kept))
 
 
+def _labels_of(text: str, start: int, end: int, shapes: Sequence[re.Pattern[str]]) -> str:
+    """The lines that label ``text[start:end]`` when it is a bare value of the asked shape
+    (checked first: most sentences are not, and need not have the lines above them read)."""
+    if not _bare_value(text[start:end], shapes):
+        return ""
+    return _label_lines(text, start, shapes)
+
+
 def labelled(evidence: Evidence, shapes: Sequence[re.Pattern[str]]) -> str:
     """The sentence with the lines that label it when it is a bare value of the asked shape."""
-    if not _bare_value(evidence.text, shapes):
-        return evidence.text
-    return f"{_label_lines(evidence.chunk.text, evidence.start, shapes)} {evidence.text}"
+    labels = _labels_of(evidence.chunk.text, evidence.start, evidence.end, shapes)
+    return f"{labels} {evidence.text}" if labels else evidence.text
 
 
 def score_evidence(
@@ -900,9 +907,7 @@ def score_evidence(
             tokens = set(tokenize(expand(f"{label or ''} {sentence}")))
             # A value on a line of its own ("02 736 99 99" under an address) is labelled by
             # the lines above it, as its section labels it: they say whose it is.
-            above = _label_lines(hit.chunk.text, start, shapes) if label is None else ""
-            if above and not _bare_value(sentence, shapes):
-                above = ""
+            above = _labels_of(hit.chunk.text, start, end, shapes) if label is None else ""
             context = set(
                 tokenize(f"{hit.chunk.section} {hit.chunk.title} {named(hit.chunk)} {above}")
             )
