@@ -102,6 +102,7 @@ from cancerassist.models import (
     Funding,
     Language,
     Measure,
+    SourceDocument,
 )
 from cancerassist.retrieve import HybridRetriever
 from cancerassist.tables import TableAnswer, TableIndex, coverage, render_table_answer
@@ -214,6 +215,8 @@ class Loaded:
     # What each document is about when its metadata does not say: the one known name its
     # title and opening lines write ("Le Réseau X est né de…" on a page titled "Members").
     lead_subjects: dict[str, str] = field(default_factory=dict)
+    # Per document, what says whose its passages are beside their own text (see _about).
+    about: dict[str, str] = field(default_factory=dict)
     _named: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def names_in(self, chunk: Chunk) -> frozenset[str]:
@@ -936,7 +939,8 @@ def _load(settings: Settings, embedder: Embedder, index: SearchIndex) -> Loaded:
         gazetteer,
         Prompts.load(settings.prompts_dir, index.profile),
         TableIndex([f for f in index.facts.facts if isinstance(f, Measure)], index.documents),
-        _lead_subjects(index, gazetteer),
+        leads := _lead_subjects(index, gazetteer),
+        {doc_id: _about(document, leads) for doc_id, document in index.documents.items()},
     )
 
 
@@ -1075,19 +1079,23 @@ def _names(evidence: Evidence, owner: str, shapes: list[re.Pattern[str]], loaded
     )
 
 
-def _context(evidence: Evidence, loaded: Loaded) -> str:
-    """What a sentence is about: its chunk, section and title, its document's subject (from
-    its metadata, or else the one its opening lines name), its file's name and its opening."""
-    chunk = evidence.chunk
-    document = loaded.index.documents[chunk.doc_id]
-    subject = document.subject or loaded.lead_subjects.get(chunk.doc_id, "")
+def _about(document: SourceDocument, lead_subjects: dict[str, str]) -> str:
+    """What says whose a document's passages are besides their own text: its subject (from its
+    metadata, or else the one its opening lines name), its file's name and its opening."""
+    subject = document.subject or lead_subjects.get(document.doc_id, "")
     # A file's name says whose page it is ("amsterdam-umc-kwf-review.txt") when its text,
     # cut from a site, no longer does.
     named = re.sub(r"[-_.]+", " ", document.path.rsplit("/", 1)[-1])
     # … and its opening lines, which say whose it is when its title does not.
-    lead = " ".join(line for line in document.text[:LEAD_CHARS].splitlines() if line.strip())
-    lead = " ".join(lead.split()[:OPENING_WORDS])
-    return f"{chunk.text} {chunk.section} {chunk.title} {subject} {named} {lead}"
+    lead = " ".join(document.text[:LEAD_CHARS].split()[:OPENING_WORDS])
+    return f"{subject} {named} {lead}"
+
+
+def _context(evidence: Evidence, loaded: Loaded) -> str:
+    """What a sentence is about: its chunk, section and title, and what its document is
+    about (see :func:`_about`)."""
+    chunk = evidence.chunk
+    return f"{chunk.text} {chunk.section} {chunk.title} {loaded.about[chunk.doc_id]}"
 
 
 def _near(evidence: Evidence) -> str:
