@@ -522,7 +522,7 @@ _CAPITALISED_RUN = re.compile(
 
 
 # Words an acronym skips: "Université Pierre et Paul Martin" is UPPM.
-_LINK_WORDS = frozenset("de du des d et and of the la le l".split())
+LINK_WORDS = frozenset("de du des d et and of the la le l".split())
 
 
 def _initials(context: str) -> set[str]:
@@ -534,7 +534,7 @@ def _initials(context: str) -> set[str]:
         for first in range(len(words) - 1):  # "Réseau Val-de-Loire": rvdl, vdl…
             tail = words[first:]
             found.add("".join(w[0] for w in tail))
-            found.add("".join(w[0] for w in tail if w not in _LINK_WORDS))
+            found.add("".join(w[0] for w in tail if w not in LINK_WORDS))
     return found
 
 

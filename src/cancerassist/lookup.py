@@ -27,6 +27,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from cancerassist.analysis import (
+    LINK_WORDS,
     FactRoute,
     asked_role,
     asked_types,
@@ -194,8 +195,9 @@ def _prune(form: list[str], common: set[str], capitalised: set[str]) -> list[str
     return form
 
 
-# Words that link the words of one name ("Office of Cancer Centers", "Institut du Cancer").
-_LINKS = frozenset("of the for de du des d la le l et and".split())
+# Words that link the words of one name ("Office of Cancer Centers", "Institut du Cancer"):
+# those an acronym skips, and "for".
+_LINKS = LINK_WORDS | {"for"}
 
 
 class _QuestionForms:
